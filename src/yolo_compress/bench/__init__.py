@@ -1,0 +1,1 @@
+"""Measurement: runtimes, evaluator, latency harness, graph statistics, the bench table."""

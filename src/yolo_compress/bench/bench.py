@@ -1,0 +1,216 @@
+"""``bench``: one row per artifact — size, params, GFLOPs, mAP (two evaluators), latency, throughput, RSS.
+
+Every artifact goes through the same data adapter, pre-processing, NMS, evaluator and latency harness.
+Latency ratios are against the first row of the same run (timings on shared machines are noisy; ratios
+from one run much less so).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..config import BenchConfig
+from ..data import DataSpec, load_data, preprocess, synthetic_images
+from ..errors import InputError
+from ..export.formats import Artifact, inspect_artifact
+from ..progress import progress_bar, task_progress
+from .evaluator import EvalResult, evaluate
+from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats
+from .latency import Timing, time_artifact
+from .runtimes import make_runner, resolve_runtime
+
+
+@dataclass
+class BenchRow:
+    name: str
+    path: str
+    format: str
+    runtime: str
+    precision: str
+    size_mb: float
+    params_m: float | None
+    gflops: float | None
+    eval: EvalResult | None
+    timing: Timing | None
+
+    def flat(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if k not in ("eval", "timing")}
+        d.update({f"eval_{k}": v for k, v in (self.eval.as_dict() if self.eval else {}).items()})
+        d.update({f"lat_{k}": v for k, v in (self.timing.as_dict() if self.timing else {}).items()})
+        return d
+
+
+@dataclass
+class BenchReport:
+    rows: list[BenchRow]
+    config: BenchConfig
+    machine: dict = field(default_factory=dict)
+    date: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"date": self.date, "machine": self.machine, "config": self.config.as_dict(),
+             "rows": [r.flat() for r in self.rows]},
+            indent=2,
+        )
+
+    def columns(self) -> list[str]:
+        return ["artifact", "format", "runtime", "prec", "size MB", "params M", "GFLOPs", "mAP50", "mAP50-95",
+                "COCO mAP50-95", "p50 ms", "p90 ms", "vs first", "img/s (batch)", "peak RSS MB"]
+
+    def table_rows(self) -> list[list[str]]:
+        base = next((r.timing.p50_ms for r in self.rows if r.timing), None)
+        out = []
+        for r in self.rows:
+            e, t = r.eval, r.timing
+            out.append([
+                r.name, r.format, r.runtime, r.precision, f"{r.size_mb:.2f}",
+                "—" if r.params_m is None else f"{r.params_m:.3f}",
+                "—" if r.gflops is None else f"{r.gflops:.3f}",
+                "—" if e is None else f"{e.map50:.4f}",
+                "—" if e is None else f"{e.map50_95:.4f}",
+                "—" if e is None else f"{e.coco_map50_95:.4f}",
+                "—" if t is None else f"{t.p50_ms:.2f}",
+                "—" if t is None else f"{t.p90_ms:.2f}",
+                "—" if t is None or not base else f"{t.p50_ms / base:.2f}x",
+                "—" if t is None else f"{t.throughput_ips:.1f} (b{t.throughput_batch})",
+                "—" if t is None else f"{t.peak_rss_mb:.0f}",
+            ])
+        return out
+
+    def to_markdown(self) -> str:
+        cols = self.columns()
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(r) + " |" for r in self.table_rows()]
+        c = self.config
+        m = self.machine
+        lines.append("")
+        lines.append(
+            f"imgsz {c.imgsz}, {c.threads or 'default'} threads, latency = network call at batch 1, "
+            f"median/p90 of {c.runs} runs after {c.warmup} warm-up; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
+            f"images of '{c.data or 'none'}' (Ultralytics matching; COCO column: faster-coco-eval). "
+            f"{m.get('cpu', '')}, {m.get('cores', '')} cores, {self.date}."
+        )
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: Path) -> list[Path]:
+        from ..io import atomic_write_text
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return [
+            atomic_write_text(out_dir / "bench.json", self.to_json()),
+            atomic_write_text(out_dir / "bench.md", self.to_markdown()),
+        ]
+
+    def print(self, console=None) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        t = Table(title="yolo-compress bench", show_lines=False)
+        for c in self.columns():
+            t.add_column(c, justify="left" if c in ("artifact", "format", "runtime", "prec") else "right")
+        for r in self.table_rows():
+            t.add_row(*r)
+        console.print(t)
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import onnxruntime
+    import openvino
+    import torch
+    import ultralytics
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ultralytics": ultralytics.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "openvino": openvino.get_version(),
+    }
+
+
+def graph_stats(artifact: Artifact, imgsz: int) -> GraphStats | None:
+    if artifact.format == "pytorch":
+        from ..models import load_model
+
+        return torch_stats(load_model(artifact.path).model.float().fuse(), imgsz)
+    if artifact.format == "onnx":
+        return onnx_stats(artifact.model_file)
+    if artifact.format == "openvino":
+        return openvino_stats(artifact.model_file)
+    if artifact.format == "torchscript":
+        import torch
+
+        m = torch.jit.load(str(artifact.path), map_location="cpu")
+        return GraphStats(params=sum(p.numel() for p in m.parameters()), gflops=float("nan"))
+    return None
+
+
+def _resolve_imgsz(artifacts: Sequence[Artifact], imgsz: int | None) -> int:
+    if imgsz is None:
+        sizes = {a.imgsz for a in artifacts if a.imgsz}
+        if len(sizes) != 1:
+            raise InputError("artifacts disagree on (or do not record) their image size; pass --imgsz")
+        return sizes.pop()
+    for a in artifacts:
+        if a.format != "pytorch" and a.imgsz and a.imgsz != imgsz and a.batch is not None:
+            raise InputError(
+                f"artifact '{a.path}' was exported at imgsz {a.imgsz}, not {imgsz}; pass --imgsz {a.imgsz} or "
+                f"re-export with --imgsz {imgsz}"
+            )
+    return imgsz
+
+
+def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Sequence[str] | None = None,
+          out_dir: Path | None = None, console=None) -> BenchReport:
+    """Benchmark artifacts with one measurement path. Writes ``bench.json`` and ``bench.md`` to ``out_dir``."""
+    if not artifacts:
+        raise InputError("no artifact given; pass one or more model files to bench")
+    arts = [inspect_artifact(a) for a in artifacts]
+    data: DataSpec | None = load_data(config.data) if config.data else None
+    imgsz = _resolve_imgsz(arts, config.imgsz)
+    runtimes = [resolve_runtime(a, config.runtime) for a in arts]
+    # one fixed latency input for every artifact: the first val image, or a synthetic one
+    first = next(data.samples("val", 1)).image if data else synthetic_images(1, imgsz)[0]
+    x, _ = preprocess([first], imgsz)
+    rows: list[BenchRow] = []
+    names = list(names) if names else [a.path.name for a in arts]
+    for a, rt, name in zip(arts, runtimes, names):
+        stats = graph_stats(a, imgsz)
+        ev = None
+        if data is not None:
+            runner = make_runner(a, rt, config.threads)
+            n = len(data.images("val", config.limit))
+            with progress_bar(f"mAP  {name} [{rt}]", n, console) as bar:
+                ev = evaluate(runner, data, imgsz, a.end2end, limit=config.limit, progress=bar)
+            del runner
+        timing = None
+        if config.runs > 0:
+            with task_progress(f"time {name} [{rt}]", config.runs, console) as advance:
+                timing = time_artifact(a, rt, x, config.threads, config.warmup, config.runs, config.batch,
+                                       on_progress=lambda i, n: advance(i))
+        gflops = None if stats is None or stats.gflops != stats.gflops else stats.gflops
+        rows.append(BenchRow(name, str(a.path), a.format, rt, a.precision, a.size_mb,
+                             None if stats is None else stats.params / 1e6, gflops, ev, timing))
+    cfg = BenchConfig(**{**config.as_dict(), "imgsz": imgsz})
+    report = BenchReport(rows, cfg, machine_info(), _dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+    if out_dir is not None:
+        report.write(out_dir)
+    return report

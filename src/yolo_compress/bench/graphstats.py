@@ -1,0 +1,168 @@
+"""Params and GFLOPs counted the same way for every format, from the artifact itself.
+
+Definition (identical for PyTorch, ONNX and OpenVINO): the layers that carry weights — convolutions
+(incl. grouped / transposed) and matrix products with a constant operand. GFLOPs = 2 x MACs of those
+layers at batch 1; params = their weight and bias elements. Quantization and export do not change these
+numbers, so an INT8 artifact reports the same GFLOPs as its FP32 source, and a pruned model fewer.
+This matches Ultralytics' thop-based figure for fused models to within a few percent (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    params: int
+    gflops: float
+
+
+# ------------------------------------------------------------------------------------------ PyTorch
+def torch_stats(module, imgsz: int) -> GraphStats:
+    import torch
+    from torch import nn
+
+    macs = 0
+
+    def conv_hook(m, inp, out):
+        nonlocal macs
+        k = prod(m.kernel_size) * (m.in_channels // m.groups)
+        if isinstance(m, nn.ConvTranspose2d):
+            macs += inp[0][0].numel() * (m.out_channels // m.groups) * prod(m.kernel_size)
+        else:
+            macs += out[0].numel() * k
+
+    def linear_hook(m, inp, out):
+        nonlocal macs
+        macs += out[0].numel() * m.in_features
+
+    hooks = []
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+    p = next(module.parameters())
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            module(torch.zeros(1, 3, imgsz, imgsz, dtype=p.dtype, device=p.device))
+    finally:
+        for h in hooks:
+            h.remove()
+        module.train(was_training)
+    params = sum(
+        sum(t.numel() for t in m.parameters(recurse=False)) + sum(b.numel() for b in m.buffers(recurse=False) if b.dim() > 1)
+        for m in module.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+    )
+    return GraphStats(params=params, gflops=2 * macs / 1e9)
+
+
+# ------------------------------------------------------------------------------------------ ONNX
+def onnx_stats(path: str | Path) -> GraphStats:
+    import onnx
+    from onnx import shape_inference
+
+    model = onnx.load(str(path))
+    try:
+        model = shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # noqa: BLE001 - shapes from value_info then, where present
+        pass
+    g = model.graph
+    init = {t.name: list(t.dims) for t in g.initializer}
+    shapes: dict[str, list[int]] = dict(init)
+    for vi in list(g.value_info) + list(g.output) + list(g.input):
+        dims = [d.dim_value if d.HasField("dim_value") else 1 for d in vi.type.tensor_type.shape.dim]
+        shapes.setdefault(vi.name, dims)
+    producer = {o: n for n in g.node for o in n.output}
+    for n in g.node:  # Constant nodes hold weights in some exports
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].t.dims:
+            init[n.output[0]] = list(n.attribute[0].t.dims)
+            shapes[n.output[0]] = init[n.output[0]]
+
+    def const_shape(name: str, depth: int = 0):
+        """Shape of a weight that is a constant, possibly behind (De)QuantizeLinear / Cast / Reshape."""
+        if name in init:
+            return init[name]
+        n = producer.get(name)
+        if n is None or depth > 4 or n.op_type not in {"DequantizeLinear", "QuantizeLinear", "Cast", "Identity"}:
+            return None
+        return const_shape(n.input[0], depth + 1)
+
+    macs = params = 0
+    for n in g.node:
+        if n.op_type in {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv"}:
+            wi = 3 if n.op_type == "QLinearConv" else 1
+            bi = 8 if n.op_type == "QLinearConv" else 2
+            w = const_shape(n.input[wi])
+            out = shapes.get(n.output[0])
+            if w is None or out is None:
+                continue
+            params += prod(w) + (prod(const_shape(n.input[bi]) or [0]) if len(n.input) > bi and n.input[bi] else 0)
+            if n.op_type == "ConvTranspose":
+                x = shapes.get(n.input[0])
+                macs += (prod(x[1:]) if x else 0) * prod(w[1:])
+            else:
+                macs += prod(out[1:]) * prod(w[1:])
+        elif n.op_type in {"Gemm", "MatMul", "MatMulInteger"}:
+            w = const_shape(n.input[1])
+            out = shapes.get(n.output[0])
+            if w is None or out is None:
+                continue
+            k = w[0] if not (n.op_type == "Gemm" and any(a.name == "transB" and a.i for a in n.attribute)) else w[-1]
+            params += prod(w) + (prod(const_shape(n.input[2]) or [0]) if len(n.input) > 2 and n.input[2] else 0)
+            macs += prod(out[1:]) * k
+    return GraphStats(params=int(params), gflops=2 * macs / 1e9)
+
+
+# ------------------------------------------------------------------------------------------ OpenVINO
+_OV_PASS = {"Convert", "Multiply", "Subtract", "FakeQuantize", "Reshape", "Unsqueeze", "Squeeze", "Transpose"}
+
+
+def openvino_stats(xml_path: str | Path) -> GraphStats:
+    import openvino as ov
+
+    model = ov.Core().read_model(str(xml_path))
+
+    def has_const(port_source, depth: int = 0) -> bool:
+        node = port_source.get_node()
+        t = node.get_type_name()
+        if t == "Constant":
+            return True
+        if t in _OV_PASS and depth < 6:
+            return any(has_const(i.get_source_output(), depth + 1) for i in node.inputs())
+        return False
+
+    macs = params = 0
+    for op in model.get_ordered_ops():
+        t = op.get_type_name()
+        if t in {"Convolution", "GroupConvolution", "ConvolutionBackpropData", "MatMul"}:
+            w_src = op.input(1).get_source_output()
+            if not has_const(w_src):
+                continue
+            w = list(op.input(1).get_partial_shape().to_shape())
+            out = list(op.output(0).get_partial_shape().get_min_shape())
+            x = list(op.input(0).get_partial_shape().get_min_shape())
+            params += prod(w)
+            if t == "Convolution":
+                macs += prod(out[1:]) * prod(w[1:])
+            elif t == "GroupConvolution":  # w = [G, Cout/G, Cin/G, kh, kw]
+                macs += prod(out[1:]) * prod(w[2:])
+            elif t == "ConvolutionBackpropData":  # w = [Cin, Cout, kh, kw]
+                macs += prod(x[1:]) * prod(w[1:])
+            else:  # MatMul with constant B
+                tb = op.get_attributes().get("transpose_b", False)
+                macs += prod(out[1:]) * (w[-1] if tb else w[-2] if len(w) > 1 else w[0])
+            # bias: a following Add with a constant operand
+            for target in op.output(0).get_target_inputs():
+                add = target.get_node()
+                if add.get_type_name() == "Add":
+                    other = add.input(1 - target.get_index()).get_source_output()
+                    if has_const(other):
+                        params += prod(list(other.get_partial_shape().to_shape()))
+    return GraphStats(params=int(params), gflops=2 * macs / 1e9)

@@ -1,0 +1,137 @@
+"""One runner per runtime, all with the same contract: float32 NCHW in [0,1] -> the raw head output.
+
+The pre-processing (``data.preprocess``), NMS and evaluator are shared, so runtimes differ only in
+how they execute the network. Registry in the timm style: ``@register_runtime`` and
+``list_runtimes()``. Backends are imported only when used, so a worker timing ONNX Runtime does not load
+PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..export.formats import Artifact
+
+RUNTIMES: dict[str, type["Runner"]] = {}
+# which runtimes can open which artifact format
+CAN_RUN = {
+    "torch": {"pytorch", "torchscript"},
+    "onnxruntime": {"onnx"},
+    "openvino": {"openvino", "onnx"},
+}
+DEFAULT_RUNTIME = {"pytorch": "torch", "torchscript": "torch", "onnx": "onnxruntime", "openvino": "openvino"}
+
+
+def register_runtime(name: str) -> Callable[[type], type]:
+    def deco(cls):
+        cls.name = name
+        RUNTIMES[name] = cls
+        return cls
+
+    return deco
+
+
+def list_runtimes() -> list[str]:
+    return sorted(RUNTIMES)
+
+
+class Runner:
+    name = "base"
+
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        self.artifact = artifact
+        self.threads = threads
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def can_batch(self, n: int) -> bool:
+        return self.artifact.batch in (None, n)
+
+
+@register_runtime("torch")
+class TorchRunner(Runner):
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        super().__init__(artifact, threads)
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.torch = torch
+        if artifact.format == "torchscript":
+            self.module = torch.jit.load(str(artifact.path), map_location="cpu").eval()
+            self.dtype = next(self.module.parameters()).dtype if list(self.module.parameters()) else torch.float32
+        else:
+            from ..models import load_model
+
+            m = load_model(artifact.path).model
+            self.module = m.float().fuse().eval()
+            self.dtype = torch.float32
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            y = self.module(self.torch.from_numpy(x).to(self.dtype))
+        y = y[0] if isinstance(y, (list, tuple)) else y
+        return y.float().numpy()
+
+
+@register_runtime("onnxruntime")
+class OrtRunner(Runner):
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        super().__init__(artifact, threads)
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        if threads:
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        self.session = ort.InferenceSession(str(artifact.model_file), so, providers=["CPUExecutionProvider"])
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.input_type = np.float16 if "float16" in inp.type else np.float32
+        self.output_name = self.session.get_outputs()[0].name
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y = self.session.run([self.output_name], {self.input_name: x.astype(self.input_type, copy=False)})[0]
+        return y.astype(np.float32, copy=False)
+
+
+@register_runtime("openvino")
+class OpenVinoRunner(Runner):
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        super().__init__(artifact, threads)
+        import openvino as ov
+
+        core = ov.Core()
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        model = core.read_model(str(artifact.model_file))
+        self.compiled = core.compile_model(model, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.output = self.compiled.output(0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        res = self.request.infer({0: x})
+        return np.asarray(res[self.output], dtype=np.float32)
+
+
+def resolve_runtime(artifact: Artifact, runtime: str = "auto") -> str:
+    if runtime == "auto":
+        return DEFAULT_RUNTIME[artifact.format]
+    if runtime not in RUNTIMES:
+        raise UnsupportedError(f"--runtime '{runtime}' is unknown; choose auto or one of: {', '.join(list_runtimes())}")
+    if artifact.format not in CAN_RUN[runtime]:
+        raise UnsupportedError(
+            f"runtime '{runtime}' cannot run '{artifact.path}' ({artifact.format}); use --runtime auto "
+            f"(it would pick {DEFAULT_RUNTIME[artifact.format]})"
+        )
+    return runtime
+
+
+def make_runner(artifact: Artifact, runtime: str = "auto", threads: int | None = None) -> Runner:
+    return RUNTIMES[resolve_runtime(artifact, runtime)](artifact, threads)

@@ -1,0 +1,176 @@
+"""``yolo-compress``: a thin CLI over :mod:`yolo_compress.api`. Parses, calls, prints.
+
+Every error yolo-compress raises on purpose is printed as one line (``error: ...``) with a non-zero exit
+code; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="yolo-compress", description=__doc__.splitlines()[0])
+    _add_common(parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("export", help="export a model and verify parity with PyTorch")
+    _add_common(p)
+    p.add_argument("model", help="Ultralytics .pt checkpoint or model YAML")
+    p.add_argument("--format", default="onnx", help="onnx | openvino | torchscript (default onnx)")
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--half", action="store_true", help="FP16 weights")
+    p.add_argument("--dynamic", action="store_true", help="dynamic batch and image size")
+    p.add_argument("--batch", type=int, default=1, help="static batch size of the export")
+    p.add_argument("--out", help="output file/folder (default: beside the model, Ultralytics' name)")
+    p.add_argument("--data", help="data YAML whose val images feed the parity check (default: built-in images)")
+    p.add_argument("--no-verify", action="store_true", help="skip the parity check")
+    p.add_argument("--threads", type=int)
+
+    p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
+    _add_common(p)
+    p.add_argument("artifact")
+    p.add_argument("--reference", required=True, help="the .pt the artifact was exported from")
+    p.add_argument("--imgsz", type=int)
+    p.add_argument("--data", help="data YAML whose val images are used (default: built-in images)")
+    p.add_argument("--runtime", default="auto")
+    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--threads", type=int)
+
+    p = sub.add_parser("bench", help="measure artifacts: size, params, GFLOPs, mAP, latency, memory")
+    _add_common(p)
+    p.add_argument("artifacts", nargs="+", help=".pt, .onnx, .torchscript files or OpenVINO folders")
+    p.add_argument("--data", help="data YAML for mAP (omit to time only)")
+    p.add_argument("--imgsz", type=int)
+    p.add_argument("--runtime", default="auto", help="auto | torch | onnxruntime | openvino")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--batch", type=int, default=8, help="batch size for the throughput column")
+    p.add_argument("--runs", type=int, default=50, help="timed runs at batch 1 (>= 50; 0 skips timing)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--limit", type=int, help="evaluate on the first N val images only")
+    p.add_argument("--names", help="comma-separated row names")
+    p.add_argument("--out", help="folder for bench.json and bench.md (default runs/bench-<time>)")
+
+    p = sub.add_parser("info", help="params and GFLOPs of a model")
+    _add_common(p)
+    p.add_argument("model")
+    p.add_argument("--imgsz", type=int, default=640)
+
+    p = sub.add_parser("demo", help="the built-in demo: export + parity + bench of the default model")
+    _add_common(p)
+    p.add_argument("--out", default="runs", help="parent folder of the run folder")
+    p.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def _images(data: str | None):
+    if not data:
+        return None
+    from .data import load_data
+
+    return [s.image for s in load_data(data).samples("val", 16)]
+
+
+def _run(args, console) -> int:
+    from . import api
+
+    if args.command == "export":
+        cfg = api.ExportConfig(format=args.format, imgsz=args.imgsz, half=args.half, dynamic=args.dynamic,
+                               batch=args.batch, verify=not args.no_verify)
+        res = api.export(args.model, cfg, out=args.out, images=_images(args.data), threads=args.threads)
+        if res.parity:
+            console.print(res.parity.summary())
+        console.print(f"saved {res.artifact.path} ({res.artifact.format}, {res.artifact.precision}, "
+                      f"{res.artifact.size_mb:.2f} MB)")
+        return 0
+    if args.command == "parity":
+        from .export.parity import raise_if_failed
+
+        rep = api.verify(args.artifact, args.reference, args.imgsz, api.ParityConfig(images=args.images),
+                         _images(args.data), args.runtime, args.threads)
+        raise_if_failed(rep)
+        console.print(rep.summary())
+        return 0
+    if args.command == "bench":
+        from .demo import new_run_dir
+
+        cfg = api.BenchConfig(data=args.data, imgsz=args.imgsz, runtime=args.runtime, threads=args.threads,
+                              batch=args.batch, runs=args.runs, warmup=args.warmup, limit=args.limit)
+        names = args.names.split(",") if args.names else None
+        if names and len(names) != len(args.artifacts):
+            from .errors import ConfigError
+
+            raise ConfigError(f"--names has {len(names)} names for {len(args.artifacts)} artifacts; give one each")
+        out = Path(args.out) if args.out else None
+        report = api.bench(args.artifacts, cfg, names=names, out_dir=None, console=console)
+        out = out or new_run_dir(Path("runs"), "bench")
+        report.write(out)
+        report.print(console)
+        console.print(f"written: {out / 'bench.md'}, {out / 'bench.json'}")
+        return 0
+    if args.command == "info":
+        from .config import _check_imgsz
+
+        _check_imgsz(args.imgsz)
+        info = api.model_info(api.load_model(args.model), args.imgsz)
+        console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {info.imgsz}, "
+                      f"{info.nc} classes {list(info.names.values())}{', NMS-free head' if info.end2end else ''}")
+        return 0
+    if args.command == "demo":
+        run_dir, report = api.run_demo(Path(args.out), threads=args.threads, console=console)
+        report.print(console)
+        console.print(f"run folder: {run_dir}  (bench.md, bench.json, artifacts)")
+        return 0
+    build_parser().print_help()
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from rich.console import Console
+
+    from . import env
+    from .errors import YoloCompressError
+
+    console = Console()
+    if not console.is_terminal:  # piped / CI: a wide table rather than one squeezed to 80 columns
+        console = Console(width=200)
+    if not args.debug:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        env.quiet_ultralytics()
+    else:
+        os.environ["YOLO_VERBOSE"] = "True"
+    try:
+        return _run(args, console)
+    except YoloCompressError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; outputs written so far are complete (writes are atomic)", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a bug: say so in one line, traceback with --debug
+        if args.debug:
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"error: unexpected {type(e).__name__}: {msg} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

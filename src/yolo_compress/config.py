@@ -1,0 +1,90 @@
+"""Typed, validated configs for every stage. Validated at the edge: a bad value fails before any work,
+with a message that names the option and the fix. Configs round-trip to plain dicts (JSON/YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .errors import ConfigError
+
+
+def _check_imgsz(imgsz, option: str = "--imgsz") -> None:
+    if imgsz is None:
+        return
+    if not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz <= 0:
+        raise ConfigError(f"{option} {imgsz} is invalid; give a positive multiple of 32 such as 320 or 640")
+    if imgsz % 32:
+        raise ConfigError(f"{option} {imgsz} is not a multiple of the model stride 32; try {max(32, round(imgsz / 32) * 32)}")
+
+
+class _Config:
+    def as_dict(self) -> dict:
+        return asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class ExportConfig(_Config):
+    format: str = "onnx"
+    imgsz: int = 640
+    half: bool = False
+    dynamic: bool = False
+    batch: int = 1
+    simplify: bool = True
+    verify: bool = True  # run the parity check after export
+
+    def __post_init__(self):
+        _check_imgsz(self.imgsz)
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise ConfigError(f"--batch {self.batch} is invalid; give a positive integer")
+
+
+@dataclass(frozen=True)
+class ParityConfig(_Config):
+    images: int = 8  # how many images both models see
+    top_k: int = 50  # reference detections per image that must be matched
+    iou: float = 0.9  # a match: same class and IoU above this
+    min_match: float | None = None  # required share of matched detections; None = by precision
+    max_abs_diff: float | None = None  # allowed max |artifact - torch| on the raw output; None = by precision
+
+    # per-precision defaults (FP16 moves box coordinates by a few hundredths of a pixel; INT8 by more)
+    DEFAULTS = {"fp32": (0.97, 0.05), "fp16": (0.90, 2.0), "mixed": (0.90, 2.0), "int8": (0.60, 50.0)}
+
+    def thresholds(self, precision: str) -> tuple[float, float]:
+        m, d = self.DEFAULTS.get(precision, self.DEFAULTS["fp32"])
+        return (self.min_match if self.min_match is not None else m,
+                self.max_abs_diff if self.max_abs_diff is not None else d)
+
+    def __post_init__(self):
+        if self.images < 1:
+            raise ConfigError(f"parity images {self.images} is invalid; give at least 1")
+        if not 0 < self.iou <= 1:
+            raise ConfigError(f"parity IoU {self.iou} is outside (0, 1]")
+
+
+@dataclass(frozen=True)
+class BenchConfig(_Config):
+    data: str | None = None
+    imgsz: int | None = None
+    runtime: str = "auto"
+    threads: int | None = None
+    batch: int = 8  # throughput batch
+    runs: int = 50
+    warmup: int = 10
+    limit: int | None = None  # evaluate on the first N val images only
+
+    def __post_init__(self):
+        _check_imgsz(self.imgsz)
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads {self.threads} is invalid; give a positive integer")
+        if self.runs != 0 and self.runs < 50:
+            raise ConfigError(f"--runs {self.runs} is too few for a median/p90; use at least 50 (or 0 to skip timing)")
+        if self.batch < 1 or self.warmup < 0:
+            raise ConfigError("--batch must be >= 1 and --warmup >= 0")

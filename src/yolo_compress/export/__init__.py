@@ -1,0 +1,1 @@
+"""Export: format capability table, artifact inspection, Ultralytics-backed export, parity check."""

@@ -1,0 +1,114 @@
+"""Export through Ultralytics' exporter (ONNX simplified with onnxslim), then verify parity.
+
+The export happens in a scratch folder; the artifact is moved to its destination only after the parity
+check passes, so an earlier artifact at the same path is never replaced by a broken one. A failed
+artifact is kept beside it as ``<name>.parity-failed<suffix>`` for inspection.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..config import ExportConfig, ParityConfig
+from ..errors import InputError, ParityError, UnsupportedError
+from ..io import atomic_move
+from ..models import load_model, save_model
+from .formats import Artifact, check_export_request, inspect_artifact
+from .parity import ParityReport, check_parity, write_report
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    artifact: Artifact
+    parity: ParityReport | None
+
+
+def default_output(model_path: Path, fmt: str) -> Path:
+    from .formats import get_format
+
+    f = get_format(fmt)
+    stem = model_path.stem
+    if f.suffix.startswith("_"):
+        return model_path.parent / f"{stem}{f.suffix}"
+    return model_path.with_suffix(f.suffix)
+
+
+def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
+    from ultralytics import YOLO
+
+    kwargs = dict(format=cfg.format, imgsz=cfg.imgsz, dynamic=cfg.dynamic, batch=cfg.batch, device="cpu",
+                  verbose=False)
+    if cfg.format == "onnx":
+        kwargs["simplify"] = cfg.simplify
+    if cfg.half:
+        kwargs["quantize"] = 16
+    try:
+        out = YOLO(str(pt)).export(**kwargs)
+    except Exception as e:  # noqa: BLE001 - converter failures are reported, not crashed on
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UnsupportedError(f"{cfg.format} export of '{pt.name}' failed in Ultralytics' exporter: {msg}") from None
+    return Path(out)
+
+
+def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLike | None = None,
+           parity: ParityConfig = ParityConfig(), images: Sequence[np.ndarray] | None = None,
+           threads: int | None = None) -> ExportResult:
+    """Export ``model`` (a .pt or model YAML) to ``config.format``; verify parity unless disabled."""
+    check_export_request(config.format, config.half, config.dynamic)
+    src = Path(model)
+    yolo = load_model(model)  # validates the checkpoint before any work
+    dest = Path(out) if out else default_output(src if src.suffix == ".pt" else Path.cwd() / f"{src.stem}.pt",
+                                                config.format)
+    if not os.access(dest.parent if dest.parent.exists() else Path.cwd(), os.W_OK):
+        raise InputError(f"output folder '{dest.parent}' is not writable; pass --out PATH somewhere writable")
+    with tempfile.TemporaryDirectory(prefix="yc-export-") as tmp:
+        pt = Path(tmp) / f"{dest.stem.removesuffix('_openvino_model')}.pt"
+        if src.suffix == ".pt":
+            shutil.copy2(src, pt)
+        else:
+            save_model(yolo, pt)
+        produced = _ultralytics_export(pt, config)
+        art = inspect_artifact(produced)
+        report = None
+        if config.verify:
+            if images is None:
+                from ..demo import demo_images
+
+                images = demo_images()
+            report = check_parity(art, pt, images, config.imgsz, parity, threads=threads)
+        if report is not None and not report.passed:
+            failed = dest.with_name(f"{dest.stem}.parity-failed{dest.suffix}")
+            atomic_move(produced, failed)
+            write_report(report, _report_path(failed))
+            raise ParityError(f"export '{failed}' {report.summary()}", report)
+        atomic_move(produced, dest)
+        if report is not None:
+            write_report(report, _report_path(dest))
+    return ExportResult(inspect_artifact(dest), report)
+
+
+def _report_path(artifact: Path) -> Path:
+    return artifact / "parity.json" if artifact.is_dir() or not artifact.suffix else Path(f"{artifact}.parity.json")
+
+
+def verify(artifact: str | os.PathLike, reference: str | os.PathLike, imgsz: int | None = None,
+           parity: ParityConfig = ParityConfig(), images: Sequence[np.ndarray] | None = None,
+           runtime: str = "auto", threads: int | None = None) -> ParityReport:
+    """Parity check of an existing artifact against the checkpoint it was exported from."""
+    art = inspect_artifact(artifact)
+    load_model(reference)
+    size = imgsz or art.imgsz
+    if not size:
+        raise InputError(f"artifact '{artifact}' does not record its image size; pass --imgsz")
+    if images is None:
+        from ..demo import demo_images
+
+        images = demo_images()
+    return check_parity(art, Path(reference), images, size, parity, runtime, threads)

@@ -1,0 +1,110 @@
+"""Parity check: does an artifact reproduce the PyTorch model it came from?
+
+Both run on the same pre-processed images. Reported: max and mean |artifact - torch| over the raw head
+output, and the share of the reference's top detections (per image, after the shared NMS with no
+confidence floor, so it also works for untrained models) that the artifact reproduces: same class and
+IoU > 0.9. A check fails when the share is below, or the difference above, the precision's tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..config import ParityConfig
+from ..data import preprocess
+from ..errors import ParityError
+from .formats import Artifact
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    artifact: str
+    reference: str
+    runtime: str
+    precision: str
+    images: int
+    max_abs_diff: float
+    mean_abs_diff: float
+    reference_detections: int
+    matched: int
+    match_share: float
+    min_match: float
+    max_abs_diff_allowed: float
+    passed: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        return (
+            f"parity {verdict}: {self.matched}/{self.reference_detections} detections matched "
+            f"({self.match_share:.1%}, need >= {self.min_match:.0%}), max |diff| {self.max_abs_diff:.4g} "
+            f"(allowed {self.max_abs_diff_allowed:g}), mean |diff| {self.mean_abs_diff:.3g} on {self.images} images "
+            f"[{self.runtime}, {self.precision}]"
+        )
+
+
+def _top_dets(raw: np.ndarray, end2end: bool, k: int | None) -> list[np.ndarray]:
+    from ..bench.evaluator import postprocess
+    from ..data import Letterbox
+
+    ident = [Letterbox(1.0, (0, 0), (0, 0))] * raw.shape[0]
+    dets = postprocess(raw, ident, end2end, conf=0.0)
+    return [d[:k] if k else d for d in dets]  # NMS output is sorted by confidence
+
+
+def check_parity(artifact: Artifact, reference, images: Sequence[np.ndarray], imgsz: int,
+                 config: ParityConfig = ParityConfig(), runtime: str = "auto", threads: int | None = None) -> ParityReport:
+    """Compare ``artifact`` with ``reference`` (a .pt path or an Ultralytics model) on ``images``."""
+    from ..bench.evaluator import box_iou
+    from ..bench.runtimes import TorchRunner, make_runner
+    from .formats import inspect_artifact
+
+    ref_art = inspect_artifact(reference) if isinstance(reference, (str, Path)) else reference
+    ref = TorchRunner(ref_art, threads)
+    run = make_runner(artifact, runtime, threads)
+    min_match, max_diff_allowed = config.thresholds(artifact.precision)
+    max_diff, diffs, n_ref, n_match = 0.0, [], 0, 0
+    for im in images[: config.images]:
+        x, _ = preprocess([im], imgsz)
+        a, b = ref(x), run(x)
+        if a.shape != b.shape:
+            raise ParityError(
+                f"artifact '{artifact.path}' outputs shape {tuple(b.shape)}, the model {tuple(a.shape)}: it is not an "
+                f"export of this model (or of this imgsz); re-export it"
+            )
+        d = np.abs(a - b)
+        max_diff = max(max_diff, float(np.nan_to_num(d, nan=np.inf).max()))
+        diffs.append(float(d.mean()))
+        ra = _top_dets(a, artifact.end2end, config.top_k)[0]
+        rb = _top_dets(b, artifact.end2end, None)[0]
+        n_ref += len(ra)
+        if len(ra) and len(rb):
+            iou = box_iou(ra[:, :4], rb[:, :4]) * (ra[:, None, 5] == rb[None, :, 5])
+            n_match += int((iou.max(1) > config.iou).sum())
+    share = n_match / n_ref if n_ref else 1.0
+    passed = share >= min_match and max_diff <= max_diff_allowed
+    return ParityReport(
+        artifact=str(artifact.path), reference=str(ref_art.path), runtime=run.name, precision=artifact.precision,
+        images=min(len(images), config.images), max_abs_diff=max_diff, mean_abs_diff=float(np.mean(diffs)),
+        reference_detections=n_ref, matched=n_match, match_share=share, min_match=min_match,
+        max_abs_diff_allowed=max_diff_allowed, passed=passed,
+    )
+
+
+def raise_if_failed(report: ParityReport) -> ParityReport:
+    if not report.passed:
+        raise ParityError(f"'{report.artifact}' {report.summary()}", report)
+    return report
+
+
+def write_report(report: ParityReport, path: Path) -> Path:
+    from ..io import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(report.as_dict(), indent=2))
