@@ -65,6 +65,7 @@ class DataSpec:
         content = {"path": str(self.root), "names": self.names}
         for split in self.splits:
             content[split] = str(self.sources[split])
+        content.setdefault("train", content.get("val"))  # Ultralytics insists on both keys
         out.write_text(yaml.safe_dump(content, sort_keys=False))
         return out
 

@@ -61,26 +61,19 @@ def load_model(source: str | os.PathLike, nc: int | None = None):
     s = str(source)
     p = Path(s).expanduser()
     if p.suffix in MODEL_YAML_SUFFIXES:
-        if not p.exists():
-            from ultralytics.utils.checks import check_yaml
-
-            try:  # a bare name such as 'yolo11n.yaml' resolves to Ultralytics' packaged configs
-                p = Path(check_yaml(s, hard=True))
-            except Exception:  # noqa: BLE001
-                raise CheckpointError(
-                    f"model YAML '{s}' not found (neither a file nor one of Ultralytics' model configs such as "
-                    f"'yolov8n.yaml', 'yolo11n.yaml')"
-                ) from None
+        # a bare name such as 'yolo11n.yaml' resolves to Ultralytics' packaged configs (scale from the name)
         try:
-            if nc is not None:
+            model = YOLO(str(p) if p.exists() else s, task="detect")
+            if nc is not None and nc != model.model.model[-1].nc:
                 from ultralytics.nn.tasks import DetectionModel
 
-                model = YOLO(str(p), task="detect")
-                model.model = DetectionModel(str(p), nc=nc, verbose=False)
+                model.model = DetectionModel(model.model.yaml, nc=nc, verbose=False)
                 model.model.names = {i: f"class{i}" for i in range(nc)}
-                model.overrides["model"] = str(p)
-            else:
-                model = YOLO(str(p), task="detect")
+        except FileNotFoundError:
+            raise CheckpointError(
+                f"model YAML '{s}' not found (neither a file nor one of Ultralytics' model configs such as "
+                f"'yolov8n.yaml', 'yolo11n.yaml')"
+            ) from None
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"model YAML '{s}' does not build a model: {_first_line(e)}") from None
     else:

@@ -5,6 +5,8 @@ Definition (identical for PyTorch, ONNX and OpenVINO): the layers that carry wei
 layers at batch 1; params = their weight and bias elements. Quantization and export do not change these
 numbers, so an INT8 artifact reports the same GFLOPs as its FP32 source, and a pruned model fewer.
 This matches Ultralytics' thop-based figure for fused models to within a few percent (tested).
+One caveat: OpenVINO folds away all-zero biases (untrained models have them), so such a model can show
+slightly fewer params there; trained models count identically in all three formats (tested).
 """
 
 from __future__ import annotations

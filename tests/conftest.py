@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny models built from Ultralytics YAMLs, small real data shipped in the package.
+
+No test downloads anything: in-process network connections are refused (see ``no_network``), and
+Ultralytics runs with YOLO_OFFLINE=1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["YOLO_OFFLINE"] = "1"
+os.environ["YOLO_COMPRESS_PROGRESS"] = "0"
+
+from yolo_compress.demo import DEFAULT_DATA, DEFAULT_MODEL  # noqa: E402
+
+TINY_IMGSZ = 64
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+GARBAGE = SHARED / "datasets" / "garbage-320" / "data.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any attempt to open an internet socket from the code under test fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def tiny_pt(tmp_path_factory) -> Path:
+    """An untrained YOLOv8n with 3 classes saved as a normal Ultralytics checkpoint."""
+    from yolo_compress.models import load_model, save_model
+
+    return save_model(load_model("yolov8n.yaml", nc=3), tmp_path_factory.mktemp("tiny") / "tiny-v8n.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_pt, tmp_path_factory) -> Path:
+    from yolo_compress.api import ExportConfig, export
+
+    out = tmp_path_factory.mktemp("tiny-onnx") / "tiny-v8n.onnx"
+    return export(tiny_pt, ExportConfig(format="onnx", imgsz=TINY_IMGSZ), out=out).artifact.path
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    return DEFAULT_MODEL
+
+
+@pytest.fixture(scope="session")
+def default_data() -> Path:
+    return DEFAULT_DATA
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess, as a user would."""
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
+    return subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)

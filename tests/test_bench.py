@@ -1,0 +1,86 @@
+"""bench: one measurement path for every artifact; ONNX and OpenVINO agree with PyTorch on mAP."""
+
+import json
+
+import pytest
+
+from yolo_compress.api import BenchConfig, ExportConfig, bench, export
+from yolo_compress.bench.runtimes import list_runtimes
+from yolo_compress.errors import ConfigError, InputError, UnsupportedError
+
+
+@pytest.fixture(scope="module")
+def reference_artifacts(default_model, tmp_path_factory):
+    d = tmp_path_factory.mktemp("refs")
+    onnx = export(default_model, ExportConfig(format="onnx", imgsz=320), out=d / "ref.onnx").artifact.path
+    ov = export(default_model, ExportConfig(format="openvino", imgsz=320), out=d / "ref_openvino_model").artifact.path
+    return default_model, onnx, ov
+
+
+def test_bench_rows_agree_across_runtimes(reference_artifacts, default_data, tmp_path):
+    pt, onnx, ov = reference_artifacts
+    rep = bench([pt, onnx, ov], BenchConfig(data=str(default_data), imgsz=320, threads=2, runs=50, warmup=2, limit=20),
+                out_dir=tmp_path)
+    torch_row, ort_row, ov_row = rep.rows
+    assert [r.runtime for r in rep.rows] == ["torch", "onnxruntime", "openvino"]
+    for r in (ort_row, ov_row):
+        assert abs(r.eval.map50_95 - torch_row.eval.map50_95) <= 0.002
+        assert r.eval.coco_map50_95 > 0 and r.params_m == torch_row.params_m and r.gflops == torch_row.gflops
+    for r in rep.rows:
+        t = r.timing
+        assert t.runs == 50 and 0 < t.p50_ms <= t.p90_ms and t.throughput_ips > 0 and t.peak_rss_mb > 10
+    assert torch_row.timing.throughput_batch == 8 and ort_row.timing.throughput_batch == 1  # static batch-1 export
+    js = json.loads((tmp_path / "bench.json").read_text())
+    assert len(js["rows"]) == 3 and js["machine"]["cores"] >= 1
+    md = (tmp_path / "bench.md").read_text()
+    assert "mAP50-95" in md and "COCO mAP50-95" in md and md.count("\n| ") == 3  # header, separator, 3 rows
+
+
+def test_ort_worker_does_not_load_torch(reference_artifacts):
+    """Peak memory belongs to the runtime: the ONNX Runtime worker must not carry PyTorch."""
+    from yolo_compress.bench.latency import time_artifact
+    from yolo_compress.data import preprocess, synthetic_images
+    from yolo_compress.export.formats import inspect_artifact
+
+    _, onnx, _ = reference_artifacts
+    x, _ = preprocess(synthetic_images(1, 320), 320)
+    ort = time_artifact(inspect_artifact(onnx), "onnxruntime", x, threads=1, warmup=1, runs=50)
+    pt = time_artifact(inspect_artifact(reference_artifacts[0]), "torch", x, threads=1, warmup=1, runs=50)
+    assert ort.peak_rss_mb < pt.peak_rss_mb - 200
+
+
+@pytest.mark.parametrize("runtime", list_runtimes())
+def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
+    from yolo_compress.bench.runtimes import CAN_RUN, make_runner
+    from yolo_compress.data import preprocess, synthetic_images
+    from yolo_compress.export.formats import inspect_artifact
+
+    x, _ = preprocess(synthetic_images(1, 320), 320)
+    arts = [inspect_artifact(a) for a in reference_artifacts]
+    ran = 0
+    for a in arts:
+        if a.format in CAN_RUN[runtime]:
+            assert make_runner(a, runtime, 1)(x).shape == (1, 7, 2100)
+            ran += 1
+        else:
+            with pytest.raises(UnsupportedError):
+                make_runner(a, runtime)
+    assert ran >= 1
+
+
+def test_time_only_without_data(reference_artifacts):
+    _, onnx, _ = reference_artifacts
+    rep = bench([onnx], BenchConfig(imgsz=320, runs=50, warmup=1))
+    assert rep.rows[0].eval is None and rep.rows[0].timing.p50_ms > 0
+
+
+def test_bench_input_errors(reference_artifacts, tmp_path):
+    _, onnx, _ = reference_artifacts
+    with pytest.raises(InputError, match="exported at imgsz 320"):
+        bench([onnx], BenchConfig(imgsz=640, runs=0))
+    with pytest.raises(InputError, match="not found"):
+        bench([tmp_path / "missing.onnx"], BenchConfig(runs=0))
+    with pytest.raises(ConfigError, match="at least 50"):
+        BenchConfig(runs=10)
+    with pytest.raises(UnsupportedError, match="cannot run"):
+        bench([onnx], BenchConfig(imgsz=320, runtime="torch", runs=0))

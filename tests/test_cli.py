@@ -1,0 +1,92 @@
+"""The CLI as a user meets it: bad input gets one clear line and a non-zero exit, no traceback."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+
+def _one_line_error(r, *needles):
+    assert r.returncode != 0, r.stdout
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory, tiny_pt):
+    from ultralytics import YOLO
+
+    d = tmp_path_factory.mktemp("bad")
+    trunc = d / "truncated.pt"
+    trunc.write_bytes(tiny_pt.read_bytes()[:4096])
+    cls = d / "classifier.pt"
+    YOLO("yolov8n-cls.yaml").save(cls)
+    data = d / "data.yaml"
+    data.write_text("path: .\ntrain: images/train\nval: images/val\nnames: [a, b, c]\n")
+    return {"truncated": trunc, "classifier": cls, "data": data, "dir": d}
+
+
+def test_missing_model_file(tmp_path):
+    _one_line_error(run_cli("export", str(tmp_path / "missing.pt"), "--imgsz", "64"), "missing.pt", "not found")
+
+
+def test_truncated_checkpoint(bad_inputs):
+    _one_line_error(run_cli("export", str(bad_inputs["truncated"]), "--imgsz", "64"), "truncated.pt", "truncated")
+
+
+def test_classification_checkpoint(bad_inputs):
+    _one_line_error(run_cli("info", str(bad_inputs["classifier"])), "classifier.pt", "'classify' model")
+
+
+def test_data_yaml_with_missing_images(tiny_onnx, bad_inputs):
+    line = _one_line_error(run_cli("bench", str(tiny_onnx), "--data", str(bad_inputs["data"]), "--runs", "0"),
+                           "data.yaml", "do not exist")
+    assert "images/val" in line
+
+
+def test_unknown_format(tiny_pt):
+    _one_line_error(run_cli("export", str(tiny_pt), "--format", "tfjs", "--imgsz", "64"), "'tfjs'", "onnx")
+
+
+@pytest.mark.parametrize("cmd", ["export", "bench"])
+def test_imgsz_zero(tiny_pt, cmd):
+    _one_line_error(run_cli(cmd, str(tiny_pt), "--imgsz", "0"), "--imgsz 0")
+
+
+def test_unknown_runtime(tiny_onnx):
+    _one_line_error(run_cli("bench", str(tiny_onnx), "--runtime", "tensorrt", "--runs", "0"), "tensorrt")
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = run_cli("export", str(tmp_path / "missing.pt"), "--debug")
+    assert r.returncode != 0 and "Traceback" in r.stderr and "CheckpointError" in r.stderr
+
+
+def test_failed_export_leaves_no_partial_output(tiny_pt, tmp_path):
+    out = tmp_path / "x.torchscript"
+    _one_line_error(run_cli("export", str(tiny_pt), "--format", "torchscript", "--half", "--imgsz", "64",
+                            "--out", str(out)), "CUDA GPU")
+    assert not out.exists()
+
+
+def test_export_then_bench_cli(tiny_pt, tmp_path):
+    out = tmp_path / "cli.onnx"
+    r = run_cli("export", str(tiny_pt), "--imgsz", "64", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "parity PASSED" in r.stdout and out.exists() and Path(f"{out}.parity.json").exists()
+    r = run_cli("bench", str(tiny_pt), str(out), "--imgsz", "64", "--runs", "50", "--warmup", "1", "--out",
+                str(tmp_path / "b"), "--names", "torch,onnx")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b" / "bench.md").exists() and "onnxruntime" in r.stdout
+
+
+def test_help_lists_commands():
+    r = run_cli("--help")
+    assert r.returncode == 0
+    for c in ("export", "bench", "parity", "demo", "info"):
+        assert c in r.stdout

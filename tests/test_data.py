@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from yolo_compress.data import label_path, letterbox, load_data, preprocess, read_labels
+from yolo_compress.errors import DataError
+
+
+def test_letterbox_matches_ultralytics():
+    from ultralytics.data.augment import LetterBox
+
+    rng = np.random.default_rng(0)
+    for h, w in [(240, 320), (320, 200), (64, 64), (100, 333)]:
+        im = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        ours, lb = letterbox(im, 160)
+        theirs = LetterBox(new_shape=(160, 160), auto=False, scaleup=True)(image=im)
+        assert ours.shape == theirs.shape == (160, 160, 3)
+        assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
+        assert lb.gain == pytest.approx(min(160 / h, 160 / w))
+
+
+def test_preprocess_layout():
+    x, boxes = preprocess([np.zeros((50, 100, 3), np.uint8) + 255], 64)
+    assert x.shape == (1, 3, 64, 64) and x.dtype == np.float32 and x.max() == 1.0
+    assert boxes[0].pad == (0, 16)
+
+
+def test_load_shipped_data(default_data):
+    d = load_data(default_data)
+    assert d.nc == 3 and len(d.images("val")) == 60
+    s = next(d.samples("val", 1))
+    assert s.image.shape == (320, 320, 3) and s.labels.shape[1] == 5
+    assert label_path(s.path).exists()
+
+
+def test_missing_yaml(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_data(tmp_path / "nope.yaml")
+
+
+def test_image_folder_missing(tmp_path):
+    y = tmp_path / "d.yaml"
+    y.write_text("path: .\nval: images/val\nnames: [a, b]\n")
+    with pytest.raises(DataError, match="do not exist"):
+        load_data(y)
+
+
+def test_bad_yaml_and_no_names(tmp_path):
+    y = tmp_path / "d.yaml"
+    y.write_text("val: [unclosed\n")
+    with pytest.raises(DataError, match="does not parse"):
+        load_data(y)
+    y.write_text("val: images\n")
+    with pytest.raises(DataError, match="names"):
+        load_data(y)
+
+
+def test_bad_label_file(tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_text("0 0.5 0.5 zero 0.1\n")
+    with pytest.raises(DataError, match="YOLO format"):
+        read_labels(f)
+
+
+def test_ultralytics_yaml_has_absolute_paths(default_data, tmp_path):
+    import yaml
+
+    out = load_data(default_data).to_ultralytics_yaml(tmp_path)
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["val"].startswith("/") and cfg["names"][0] == "garbage"
