@@ -1,0 +1,207 @@
+"""Train the reference models ("the zoo") on garbage-320, reproducibly and resumably.
+
+The zoo is the set of baseline detectors that every compression stage (prune, distill, quantize,
+export) is measured against. All entries share one recipe, taken from
+`shared/models/README.md`: trained from the Ultralytics YAML (no pretrained weights) on
+`shared/datasets/garbage-320/data.yaml` (3 classes, 1000 train / 250 val images, 320x320, CC BY 4.0)
+with imgsz=320, epochs=30, batch=16, workers=2, device=cpu, seed=0, deterministic=False, amp=False,
+plots=False and YOLO_OFFLINE=1 (set by this script if unset).
+
+Entries (run from the repo root; each command is also the resume command):
+
+    python benchmarks/zoo.py --model yolov8n   # 4309 s (72 min) measured on 2 CPU cores
+    python benchmarks/zoo.py --model yolov8s   # teacher; estimate 3-4 h (about 3.3x the FLOPs)
+    python benchmarks/zoo.py --model yolo11n   # estimate 1-1.5 h
+    python benchmarks/zoo.py --model yolo11s   # estimate 2.5-3.5 h
+
+Only the yolov8n time was measured; the others are estimates. `--model yolov8n` reproduces
+`shared/models/yolov8n-garbage320.pt` (val mAP50 0.651, mAP50-95 0.385): same recipe, same seed,
+though deterministic=False means the weights are not bit-identical.
+
+Outputs, under --out (default benchmarks/zoo/):
+    <model>-garbage320/          Ultralytics run folder (weights/last.pt, results.csv): scratch
+    <model>-garbage320.pt        copy of the run's best.pt
+    <model>-garbage320.json      command, recipe, versions, wall time, final val metrics
+
+Commit each .pt and .json as soon as its run finishes; do not wait for the whole zoo.
+
+Long CPU runs get interrupted: re-running the same command resumes from weights/last.pt. A run
+whose .json exists is finished and is left alone unless --force, which deletes it and starts over.
+A resumed run reseeds its data loader, so it is not the same run as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+os.environ.setdefault("YOLO_OFFLINE", "1")  # before Ultralytics is imported: never download
+
+ZOO = {"yolov8n": "yolov8n.yaml", "yolov8s": "yolov8s.yaml", "yolo11n": "yolo11n.yaml", "yolo11s": "yolo11s.yaml"}
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared/datasets/garbage-320/data.yaml"
+RECIPE_KEYS = ("epochs", "imgsz", "batch", "seed", "fraction")  # must match to resume a run
+SESSIONS = "zoo-sessions.json"  # in the run folder: results.csv row count when each session started
+
+
+def die(msg: str) -> NoReturn:
+    print(f"zoo: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", help=f"zoo entry: {', '.join(ZOO)}")
+    p.add_argument("--list", action="store_true", help="print the zoo entries and exit")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fraction", type=float, default=1.0, help="fraction of train images (smoke tests)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks/zoo")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--force", action="store_true", help="delete this entry's run and outputs, train again")
+    return p.parse_args(argv)
+
+
+def read_results(run: Path) -> list[dict[str, float]]:
+    path = run / "results.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def train_seconds(run: Path, rows: list[dict[str, float]]) -> tuple[float, int]:
+    """Training wall time summed over sessions (results.csv `time` restarts at 0 on resume)."""
+    starts = json.loads((run / SESSIONS).read_text()) if (run / SESSIONS).exists() else [0]
+    ends = [*starts[1:], len(rows)]
+    return sum(rows[e - 1]["time"] for s, e in zip(starts, ends) if e > s), len(starts)
+
+
+def write_atomic(dest: Path, src: Path | None = None, text: str | None = None) -> None:
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    if src is not None:
+        shutil.copyfile(src, tmp)
+    else:
+        tmp.write_text(text or "")
+    os.replace(tmp, dest)
+
+
+def start_session(run: Path) -> None:
+    starts = json.loads((run / SESSIONS).read_text()) if (run / SESSIONS).exists() else []
+    (run / SESSIONS).write_text(json.dumps([*starts, len(read_results(run))]))
+
+
+def train(args: argparse.Namespace, data: Path, run: Path) -> None:
+    """Train the entry into `run`, resuming from weights/last.pt when it holds an unfinished run."""
+    from ultralytics import YOLO
+    from ultralytics.utils.patches import torch_load
+
+    last = run / "weights/last.pt"
+    if not last.exists():  # nothing to resume (a run killed in its first epoch has no checkpoint)
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir(parents=True)
+        start_session(run)
+        YOLO(ZOO[args.model]).train(
+            data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch, workers=args.workers,
+            device=args.device, plots=False, seed=args.seed, deterministic=False, amp=False,
+            fraction=args.fraction, project=str(run.parent), name=run.name, exist_ok=True,
+        )  # fmt: skip
+        return
+    ckpt = torch_load(last, map_location="cpu")
+    used = {**ckpt["train_args"], "data": str(Path(ckpt["train_args"]["data"]).resolve())}
+    wanted = {**{k: getattr(args, k) for k in RECIPE_KEYS}, "data": str(data)}
+    diff = [f"{k}={used[k]} (asked {v})" for k, v in wanted.items() if used[k] != v]
+    if diff:
+        die(f"{run} was started with {', '.join(diff)}; use the same options, or --force to start over")
+    if ckpt.get("optimizer") is None or ckpt["epoch"] + 1 >= args.epochs:  # training loop completed
+        if ckpt.get("optimizer") is not None:  # killed during Ultralytics' final_eval: strip as it would
+            from ultralytics.utils.torch_utils import strip_optimizer
+
+            strip_optimizer(last)
+            strip_optimizer(run / "weights/best.pt")
+        return
+    print(f"zoo: resuming {run.name} from epoch {ckpt['epoch'] + 2}/{args.epochs}")
+    start_session(run)
+    YOLO(str(last)).train(resume=True, data=str(data), device=args.device, workers=args.workers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name, cfg in ZOO.items():
+            print(f"{name:8} {cfg}")
+        return 0
+    if args.model not in ZOO:
+        die(f"unknown --model {args.model!r}; choose from {', '.join(ZOO)}" if args.model else "--model is required")
+    data = args.data.resolve()
+    if not data.is_file():
+        die(f"data YAML not found: {data}")
+    out = args.out.resolve()  # absolute: Ultralytics puts a relative project under its runs_dir
+    name = f"{args.model}-garbage320"
+    run, weights, report = out / name, out / f"{name}.pt", out / f"{name}.json"
+    if args.force:
+        shutil.rmtree(run, ignore_errors=True)
+        weights.unlink(missing_ok=True)
+        report.unlink(missing_ok=True)
+    elif report.exists():
+        print(f"zoo: {name} is finished ({report}); nothing to do. Use --force to train it again.")
+        return 0
+
+    t0 = time.time()
+    train(args, data, run)
+    best, rows = run / "weights/best.pt", read_results(run)
+    if not best.exists() or max((r["epoch"] for r in rows), default=0) < args.epochs:
+        die(f"{run} did not finish {args.epochs} epochs (no best.pt or short results.csv); use --force")
+    write_atomic(weights, src=best)
+
+    import torch
+    import ultralytics
+    from ultralytics import YOLO
+
+    m = YOLO(str(weights)).val(
+        data=str(data), imgsz=args.imgsz, batch=1, plots=False, device="cpu", project=str(run), name="val",
+        exist_ok=True,
+    )  # fmt: skip
+    wall, sessions = train_seconds(run, rows)
+    record: dict[str, Any] = {
+        "model": args.model,
+        "cfg": ZOO[args.model],
+        "command": shlex.join(["python", *sys.argv]),
+        "data": str(data),
+        **{k: getattr(args, k) for k in (*RECIPE_KEYS, "workers", "device")},
+        "deterministic": False,
+        "amp": False,
+        "ultralytics": ultralytics.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "train_wall_s": round(wall, 1),
+        "train_sessions": sessions,
+        "this_invocation_s": round(time.time() - t0, 1),
+        "val": {"precision": m.box.mp, "recall": m.box.mr, "mAP50": m.box.map50, "mAP50-95": m.box.map},
+        "weights": weights.name,
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_atomic(report, text=json.dumps(record, indent=2) + "\n")
+    print(f"zoo: {name}: mAP50 {m.box.map50:.3f}, mAP50-95 {m.box.map:.3f}; wrote {weights} and {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
