@@ -32,6 +32,17 @@ def test_load_shipped_data(default_data):
     assert label_path(s.path).exists()
 
 
+def test_relative_yaml_path_without_path_key(tmp_path, monkeypatch, default_data):
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(default_data.parent, root)
+    (root / "data.yaml").write_text("val: images/val\nnames: [a, b, c]\n")  # no 'path:' key
+    monkeypatch.chdir(tmp_path)
+    d = load_data("ds/data.yaml")
+    assert d.root == root.resolve() and len(d.images("val")) == 60
+
+
 def test_missing_yaml(tmp_path):
     with pytest.raises(DataError, match="not found"):
         load_data(tmp_path / "nope.yaml")

@@ -140,9 +140,8 @@ def load_data(path: str | os.PathLike, splits: Sequence[str] = ("val",)) -> Data
     if not isinstance(names, dict) or not names:
         raise DataError(f"dataset YAML '{path}': 'names:' must be a non-empty list or mapping")
     names = {int(k): str(v) for k, v in names.items()}
-    root = Path(cfg.get("path") or p.parent)
-    if not root.is_absolute():
-        root = (p.parent / root).resolve()
+    root = Path(cfg["path"]) if cfg.get("path") else Path(".")
+    root = (root if root.is_absolute() else p.parent / root).resolve()
     resolved: dict[str, list[Path]] = {}
     sources: dict[str, Path] = {}
     for split in splits:

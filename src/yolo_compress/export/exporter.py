@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -85,11 +85,13 @@ def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLik
             report = check_parity(art, pt, images, config.imgsz, parity, threads=threads)
         if report is not None and not report.passed:
             failed = dest.with_name(f"{dest.stem}.parity-failed{dest.suffix}")
+            report = replace(report, artifact=str(failed), reference=str(src))
             atomic_move(produced, failed)
             write_report(report, _report_path(failed))
             raise ParityError(f"export '{failed}' {report.summary()}", report)
         atomic_move(produced, dest)
         if report is not None:
+            report = replace(report, artifact=str(dest), reference=str(src))
             write_report(report, _report_path(dest))
     return ExportResult(inspect_artifact(dest), report)
 
