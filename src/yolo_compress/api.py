@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from .bench.bench import BenchReport, bench
-from .config import BenchConfig, ExportConfig, ParityConfig
+from .config import BenchConfig, ExportConfig, ParityConfig, PruneConfig
 from .demo import run_demo
 from .export.exporter import ExportResult, export, verify
 from .export.formats import Artifact, inspect_artifact, list_formats
 from .bench.runtimes import list_runtimes
 from .data import load_data
 from .models import load_model, model_info, save_model
+from .prune import PruneResult, list_criteria, prune, prune_checkpoint
 
 __all__ = [
     "Artifact", "BenchConfig", "BenchReport", "ExportConfig", "ExportResult", "ParityConfig", "bench", "export",
     "inspect_artifact", "list_formats", "list_runtimes", "load_data", "load_model", "model_info", "run_demo",
-    "save_model", "verify",
+    "save_model", "verify", "PruneConfig", "PruneResult", "list_criteria", "prune", "prune_checkpoint",
 ]

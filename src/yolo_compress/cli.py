@@ -63,6 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names", help="comma-separated row names")
     p.add_argument("--out", help="folder for bench.json and bench.md (default runs/bench-<time>)")
 
+    p = sub.add_parser("prune", help="structured channel pruning (Torch-Pruning DepGraph), saved as a .pt")
+    _add_common(p)
+    p.add_argument("model", help="Ultralytics .pt checkpoint or model YAML")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--ratio", type=float, help="share of channels removed per prunable layer, in (0, 1)")
+    g.add_argument("--target-flops", type=float, help="share of GFLOPs kept, in (0, 1): 0.5 halves them")
+    g.add_argument("--target-params", type=float, help="share of parameters kept, in (0, 1)")
+    p.add_argument("--criterion", default="l2", help="l1 | l2 | bn | lamp | taylor | random (default l2)")
+    p.add_argument("--global", dest="global_pruning", action="store_true", help="global instead of uniform allocation")
+    p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
+    p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
+    p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
+
     p = sub.add_parser("info", help="params and GFLOPs of a model")
     _add_common(p)
     p.add_argument("model")
@@ -119,6 +134,15 @@ def _run(args, console) -> int:
         report.write(out)
         report.print(console)
         console.print(f"written: {out / 'bench.md'}, {out / 'bench.json'}")
+        return 0
+    if args.command == "prune":
+        cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,
+                              criterion=args.criterion,
+                              global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
+                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed)
+        result, dest = api.prune_checkpoint(args.model, cfg, args.out)
+        console.print(result.summary())
+        console.print(f"saved {dest} (an Ultralytics checkpoint: YOLO('{dest}') loads it)")
         return 0
     if args.command == "info":
         from .config import _check_imgsz

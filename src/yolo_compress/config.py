@@ -88,3 +88,44 @@ class BenchConfig(_Config):
             raise ConfigError(f"--runs {self.runs} is too few for a median/p90; use at least 50 (or 0 to skip timing)")
         if self.batch < 1 or self.warmup < 0:
             raise ConfigError("--batch must be >= 1 and --warmup >= 0")
+
+
+@dataclass(frozen=True)
+class PruneConfig(_Config):
+    """What to prune and how much. Give exactly one of ``ratio`` (share of channels removed per prunable
+    layer, uniform or global), ``target_flops`` (share of GFLOPs *kept*: 0.5 halves them) or
+    ``target_params`` (share of parameters kept); targets are reached by search."""
+
+    ratio: float | None = None
+    target_flops: float | None = None
+    target_params: float | None = None
+    criterion: str = "l2"
+    global_pruning: bool = False
+    round_to: int = 8
+    imgsz: int = 640
+    ignore: tuple[str, ...] = ()  # extra layer names kept whole
+    max_layer_ratio: float = 0.9  # no layer loses more than this share of its channels
+    tolerance: float = 0.05  # |achieved - target| GFLOPs share accepted by the search
+    search_steps: int = 12
+    seed: int = 0
+
+    def __post_init__(self):
+        from .prune.importance import list_criteria
+
+        if sum(v is not None for v in (self.ratio, self.target_flops, self.target_params)) != 1:
+            raise ConfigError(
+                "give exactly one of --ratio (channels removed), --target-flops (GFLOPs kept) or --target-params"
+            )
+        if self.ratio is not None and not 0 < self.ratio < 1:
+            raise ConfigError(f"--ratio {self.ratio} is outside (0, 1); e.g. 0.3 removes 30% of the channels")
+        if self.target_flops is not None and not 0 < self.target_flops < 1:
+            raise ConfigError(f"--target-flops {self.target_flops} is outside (0, 1); e.g. 0.5 keeps half the GFLOPs")
+        if self.target_params is not None and not 0 < self.target_params < 1:
+            raise ConfigError(f"--target-params {self.target_params} is outside (0, 1); e.g. 0.7 keeps 70% of them")
+        if self.criterion not in list_criteria():
+            raise ConfigError(f"criterion '{self.criterion}' is unknown; choose one of: {', '.join(list_criteria())}")
+        if not isinstance(self.round_to, int) or self.round_to < 1:
+            raise ConfigError(f"--round-to {self.round_to} is invalid; give a positive integer such as 8")
+        if not 0 < self.max_layer_ratio < 1:
+            raise ConfigError(f"max_layer_ratio {self.max_layer_ratio} is outside (0, 1)")
+        _check_imgsz(self.imgsz)

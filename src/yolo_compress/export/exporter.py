@@ -89,7 +89,10 @@ def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLik
             atomic_move(produced, failed)
             write_report(report, _report_path(failed))
             raise ParityError(f"export '{failed}' {report.summary()}", report)
-        atomic_move(produced, dest)
+        try:
+            atomic_move(produced, dest)
+        except OSError as e:
+            raise InputError(f"cannot write '{dest}' ({e.strerror}); pass --out PATH somewhere writable") from None
         if report is not None:
             report = replace(report, artifact=str(dest), reference=str(src))
             write_report(report, _report_path(dest))

@@ -1,0 +1,202 @@
+"""``prune(model, PruneConfig)``: structured channel pruning of Ultralytics detectors on DepGraph.
+
+Three separate ideas, as in Torch-Pruning: the graph (what must change together: DepGraph, made
+tractable by :mod:`.yolo_blocks`), the importance (which channels go: :mod:`.importance`), and the
+allocation (how much: a channel ratio, uniform per layer or global, or a GFLOPs target reached by
+bisection on the ratio). The result is a plain Ultralytics model with fewer channels.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..config import PruneConfig
+from ..errors import ConfigError, UnsupportedError
+from .importance import CRITERIA
+from .yolo_blocks import VERIFIED_LAYERS, default_ignored_layers, from_prunable, to_prunable, unsupported_layers
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    model: object  # the pruned Ultralytics YOLO (or DetectionModel), a copy of the input
+    params_before: int
+    params_after: int
+    gflops_before: float
+    gflops_after: float
+    ratio: float  # the channel ratio that was applied
+    asked: str  # what the user asked, e.g. "target_flops=0.50"
+    channels: dict[str, tuple[int, int]] = field(default_factory=dict)  # conv name -> (before, after) out channels
+
+    @property
+    def flops_kept(self) -> float:
+        return self.gflops_after / self.gflops_before
+
+    @property
+    def params_kept(self) -> float:
+        return self.params_after / self.params_before
+
+    def summary(self) -> str:
+        return (
+            f"asked {self.asked}; achieved GFLOPs {self.gflops_before:.3f} -> {self.gflops_after:.3f} "
+            f"({self.flops_kept:.1%} kept), params {self.params_before / 1e6:.3f}M -> {self.params_after / 1e6:.3f}M "
+            f"({self.params_kept:.1%} kept), channel ratio {self.ratio:.3f}"
+        )
+
+
+def _stats(module: nn.Module, imgsz: int) -> tuple[int, float]:
+    from ..bench.graphstats import torch_stats
+
+    return sum(p.numel() for p in module.parameters()), torch_stats(module, imgsz).gflops
+
+
+def _conv_channels(module: nn.Module) -> dict[str, int]:
+    return {n: m.out_channels for n, m in module.named_modules() if isinstance(m, nn.Conv2d)}
+
+
+def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
+    """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy."""
+    import torch_pruning as tp
+
+    m = copy.deepcopy(det).float()
+    m.eval()
+    grad_state = {p: p.requires_grad for p in m.parameters()}
+    for p in m.parameters():
+        p.requires_grad_(True)
+    to_prunable(m)
+    ignored = default_ignored_layers(m) + _named(m, cfg.ignore)
+    example = torch.zeros(1, 3, cfg.imgsz, cfg.imgsz)
+    criterion = CRITERIA[cfg.criterion]
+    importance = criterion.make()
+    pruner = tp.pruner.MetaPruner(
+        m, example, importance=importance, pruning_ratio=ratio, global_pruning=cfg.global_pruning,
+        max_pruning_ratio=cfg.max_layer_ratio, ignored_layers=ignored, round_to=cfg.round_to,
+        output_transform=lambda out: out[0] if isinstance(out, (list, tuple)) else out,
+    )
+    if criterion.needs_gradients:
+        raise UnsupportedError(f"criterion '{cfg.criterion}' needs training batches; pass data (not yet wired)")
+    if cfg.criterion == "random":
+        torch.manual_seed(cfg.seed)
+    pruner.step()
+    from_prunable(m, pruner.DG)
+    for p in m.parameters():
+        p.requires_grad_(grad_state.get(p, True))
+    _validate(det, m, example)
+    return m
+
+
+def _validate(original: nn.Module, pruned: nn.Module, x: torch.Tensor) -> None:
+    """Never hand back a silently broken model: the pruned one must run and give the same output layout."""
+    with torch.inference_mode():
+        ref = original.eval()(x)
+        try:
+            out = pruned.eval()(x)
+        except RuntimeError as e:
+            raise UnsupportedError(
+                f"pruning broke this model ({str(e).splitlines()[0][:120]}); its blocks are not supported yet - "
+                f"keep them whole with --ignore LAYER, or prune a YOLOv5u/YOLOv8/YOLO11 model"
+            ) from None
+    ref0, out0 = (r[0] if isinstance(r, (list, tuple)) else r for r in (ref, out))
+    if ref0.shape != out0.shape:
+        raise UnsupportedError(f"pruning changed the output layout {tuple(ref0.shape)} -> {tuple(out0.shape)}")
+
+
+def _named(model: nn.Module, names: tuple[str, ...]) -> list[nn.Module]:
+    mods = dict(model.named_modules())
+    out = []
+    for n in names:
+        if n not in mods:
+            raise ConfigError(f"--ignore '{n}' is not a layer of this model; see `yolo-compress info --layers`")
+        out.append(mods[n])
+    return out
+
+
+def prune(model, cfg: PruneConfig) -> PruneResult:
+    """Prune an Ultralytics YOLO (or DetectionModel); returns a pruned copy and what was achieved."""
+    from ..models import torch_module
+
+    det = torch_module(model)
+    bad = unsupported_layers(det)
+    if bad:
+        raise UnsupportedError(
+            f"this model has layers that cannot be pruned yet: {', '.join(bad)} (supported: YOLOv5u, YOLOv8, YOLO11 "
+            f"layers {', '.join(VERIFIED_LAYERS[:-1])})"
+        )
+    if not any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in det.modules()):
+        raise UnsupportedError("model has no prunable layers (no convolution wider than --round-to)")
+    p0, f0 = _stats(det, cfg.imgsz)
+    if cfg.ratio is not None:
+        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio), f"ratio={cfg.ratio:.2f}"
+    elif cfg.target_flops is not None:
+        ratio, pruned = _search_ratio(det, cfg, "GFLOPs", cfg.target_flops, f0, lambda m: _stats(m, cfg.imgsz)[1])
+        asked = f"target_flops={cfg.target_flops:.2f} (keep {cfg.target_flops:.0%} of GFLOPs)"
+    else:
+        ratio, pruned = _search_ratio(det, cfg, "params", cfg.target_params, p0, lambda m: _stats(m, cfg.imgsz)[0])
+        asked = f"target_params={cfg.target_params:.2f} (keep {cfg.target_params:.0%} of params)"
+    p1, f1 = _stats(pruned, cfg.imgsz)
+    before, after = _conv_channels(det), _conv_channels(pruned)
+    channels = {n: (before[n], after[n]) for n in before if n in after and before[n] != after[n]}
+    out = model
+    if det is not model:  # a YOLO wrapper: hand back a new wrapper around the pruned model
+        out = copy.copy(model)
+        out._modules = dict(out._modules)  # copy.copy shares nn.Module's submodule dict
+        out.model = pruned
+    else:
+        out = pruned
+    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels)
+
+
+def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure) -> tuple[float, nn.Module]:
+    """Bisection on the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``."""
+    from ..progress import task_progress
+
+    lo, hi = 0.0, cfg.max_layer_ratio
+    best: tuple[float, nn.Module, float] | None = None
+    with task_progress(f"search ratio for {what}", cfg.search_steps, None) as advance:
+        for step in range(cfg.search_steps):
+            mid = (lo + hi) / 2
+            m = _prune_once(det, cfg, mid)
+            got = measure(m) / base
+            if best is None or abs(got - keep) < abs(best[2] - keep):
+                best = (mid, m, got)
+            if abs(got - keep) <= cfg.tolerance / 2:
+                break
+            lo, hi = (mid, hi) if got > keep else (lo, mid)
+            advance(step + 1)
+    ratio, m, got = best  # type: ignore[misc]
+    if abs(got - keep) > cfg.tolerance:
+        raise UnsupportedError(
+            f"target {what} {keep:.2f} cannot be reached: the closest is {got:.2f} (channel ratio {ratio:.2f}, at most "
+            f"{cfg.max_layer_ratio:.0%} of any layer). Uniform pruning moves in steps of --round-to channels per "
+            f"layer; try --global, --round-to 4, or another target"
+        )
+    return ratio, m
+
+
+def prune_checkpoint(src, cfg: PruneConfig, out=None):
+    """Load ``src`` (.pt or model YAML), prune, save a plain Ultralytics checkpoint to ``out``.
+
+    The input file is never written: ``out`` defaults to ``<stem>-pruned.pt`` beside it and may not be
+    the input itself. The saved file is reloaded through ``YOLO()`` and run once before returning.
+    """
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..models import load_model, save_model
+
+    src_p = Path(src)
+    dest = Path(out) if out else src_p.with_name(f"{src_p.stem}-pruned.pt")
+    if dest.suffix != ".pt":
+        raise InputError(f"--out '{dest}' must end in .pt (a pruned model is saved as an Ultralytics checkpoint)")
+    if src_p.exists() and dest.resolve() == src_p.resolve():
+        raise InputError(f"--out '{dest}' is the input model; give another path (the input is never overwritten)")
+    model = load_model(src)
+    result = prune(model, cfg)
+    save_model(result.model, dest)
+    check = load_model(dest).model.float().eval()
+    with torch.inference_mode():
+        check(torch.zeros(1, 3, cfg.imgsz, cfg.imgsz))
+    return result, dest

@@ -1,0 +1,145 @@
+"""Pruning on DepGraph keeps v8 / v11 models valid, exportable and loadable; the criterion matters."""
+
+import hashlib
+
+import pytest
+import torch
+
+from yolo_compress.config import PruneConfig
+from yolo_compress.errors import ConfigError, UnsupportedError
+from yolo_compress.models import load_model, save_model
+from yolo_compress.prune import list_criteria, prune
+from yolo_compress.prune.yolo_blocks import C2fSplitFree, to_prunable
+
+IMGSZ = 64
+FAMILIES = ["yolov8n.yaml", "yolo11n.yaml"]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def family(request):
+    return request.param, load_model(request.param, nc=3)
+
+
+def test_split_free_blocks_are_exact(family):
+    _, y = family
+    import copy
+
+    m = copy.deepcopy(y.model).eval()
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.inference_mode():
+        ref = m(x)[0]
+        assert to_prunable(m) >= 4
+        assert torch.equal(ref, m(x)[0])
+
+
+@pytest.mark.parametrize("what,global_pruning", [("target_flops", False), ("target_params", True)])
+def test_targets_reached_within_5_points(family, what, global_pruning):
+    _, y = family
+    res = prune(y, PruneConfig(**{what: 0.7}, global_pruning=global_pruning, imgsz=IMGSZ))
+    achieved = res.flops_kept if what == "target_flops" else res.params_kept
+    assert abs(achieved - 0.7) <= 0.05, res.summary()
+    assert res.params_after < res.params_before and res.gflops_after < res.gflops_before
+    assert res.channels  # some convs lost channels
+    # the input model is untouched
+    assert sum(p.numel() for p in y.model.parameters()) == res.params_before
+
+
+def test_pruned_checkpoint_is_plain_ultralytics(family, tmp_path):
+    from ultralytics import YOLO
+    from ultralytics.nn.modules.block import C2f
+
+    name, y = family
+    res = prune(y, PruneConfig(target_flops=0.7, imgsz=IMGSZ))
+    p = save_model(res.model, tmp_path / "pruned.pt")
+    again = YOLO(str(p))
+    mods = list(again.model.modules())
+    assert not any(isinstance(m, C2fSplitFree) for m in mods)
+    c2f = [m for m in mods if isinstance(m, C2f)]
+    assert c2f and all(m.cv1.conv.out_channels == 2 * m.c for m in c2f)
+    assert sum(q.numel() for q in again.model.parameters()) == res.params_after
+    again.model.float().eval()
+    with torch.inference_mode():
+        assert again.model(torch.zeros(1, 3, IMGSZ, IMGSZ))[0].shape == (1, 7, 84)
+
+
+def test_pruned_model_exports_and_passes_parity(family, tmp_path):
+    from yolo_compress.api import ExportConfig, export
+
+    _, y = family
+    p = save_model(prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ)).model, tmp_path / "p.pt")
+    res = export(p, ExportConfig(format="onnx", imgsz=IMGSZ), out=tmp_path / "p.onnx")
+    assert res.parity.passed
+
+
+@pytest.mark.parametrize("criterion", [c for c in list_criteria() if c != "taylor"])
+def test_every_criterion_prunes(criterion):
+    y = load_model("yolov8n.yaml", nc=3)
+    res = prune(y, PruneConfig(ratio=0.3, criterion=criterion, imgsz=IMGSZ))
+    assert res.params_after < res.params_before
+
+
+def _weights(res):
+    return torch.cat([p.detach().flatten().float() for p in res.model.model.parameters()])
+
+
+def test_criterion_matters(default_model):
+    y = load_model(default_model)  # trained weights: magnitude and random must pick different channels
+    a = prune(y, PruneConfig(ratio=0.3, criterion="l2", imgsz=IMGSZ))
+    b = prune(y, PruneConfig(ratio=0.3, criterion="random", imgsz=IMGSZ))
+    assert a.params_after == b.params_after  # uniform allocation: same widths...
+    assert not torch.equal(_weights(a), _weights(b))  # ...different channels kept
+
+
+def test_global_allocation_differs_from_uniform():
+    y = load_model("yolov8n.yaml", nc=3)
+    torch.manual_seed(0)
+    for p in y.model.parameters():  # give channels unequal magnitudes so global ranking has something to rank
+        p.data.mul_(torch.rand_like(p) * 2)
+    u = prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ))
+    g = prune(y, PruneConfig(ratio=0.3, global_pruning=True, imgsz=IMGSZ))
+    assert u.channels != g.channels
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"ratio": 0.0}, "outside"), ({"ratio": 1.0}, "outside"), ({"ratio": 1.5}, "outside"),
+    ({"target_flops": 0.0}, "outside"), ({}, "exactly one"), ({"ratio": 0.3, "target_flops": 0.5}, "exactly one"),
+    ({"ratio": 0.3, "criterion": "magic"}, "unknown"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        PruneConfig(**kwargs)
+
+
+def test_unreachable_target():
+    y = load_model("yolov8n.yaml", nc=3)
+    with pytest.raises(UnsupportedError, match="cannot be reached"):
+        prune(y, PruneConfig(target_flops=0.01, imgsz=IMGSZ, max_layer_ratio=0.5))
+
+
+def test_no_prunable_layers():
+    y = load_model("yolov8n.yaml", nc=3)
+    with pytest.raises(UnsupportedError, match="no prunable layers"):
+        prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=100000))
+
+
+@pytest.mark.parametrize("yaml_name", ["yolov9t.yaml", "yolov10n.yaml", "yolo26n.yaml"])
+def test_unsupported_families_fail_clearly(yaml_name):
+    y = load_model(yaml_name, nc=3)
+    with pytest.raises(UnsupportedError, match="not supported yet|cannot be pruned yet"):
+        prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ))
+
+
+def test_cli_prune_leaves_input_untouched(tiny_pt, tmp_path):
+    from conftest import run_cli
+
+    digest = hashlib.sha256(tiny_pt.read_bytes()).hexdigest()
+    out = tmp_path / "pruned.pt"
+    r = run_cli("prune", str(tiny_pt), "--target-flops", "0.7", "--imgsz", "64", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "achieved GFLOPs" in r.stdout and out.exists()
+    assert hashlib.sha256(tiny_pt.read_bytes()).hexdigest() == digest
+    for args, needle in ((["--ratio", "1.5"], "--ratio 1.5"), (["--ratio", "0.3", "--criterion", "magic"], "magic"),
+                         (["--ratio", "0.3", "--out", str(tiny_pt)], "is the input model")):
+        r = run_cli("prune", str(tiny_pt), "--imgsz", "64", *args)
+        assert r.returncode != 0 and r.stderr.startswith("error: ") and needle in r.stderr, r.stderr
+        assert hashlib.sha256(tiny_pt.read_bytes()).hexdigest() == digest
