@@ -11,9 +11,11 @@ from .bench.runtimes import list_runtimes
 from .data import load_data
 from .models import load_model, model_info, save_model
 from .prune import PruneResult, list_criteria, prune, prune_checkpoint
+from .train import FinetuneConfig, KeepArchitectureTrainer, finetune
 
 __all__ = [
     "Artifact", "BenchConfig", "BenchReport", "ExportConfig", "ExportResult", "ParityConfig", "bench", "export",
     "inspect_artifact", "list_formats", "list_runtimes", "load_data", "load_model", "model_info", "run_demo",
     "save_model", "verify", "PruneConfig", "PruneResult", "list_criteria", "prune", "prune_checkpoint",
+    "FinetuneConfig", "KeepArchitectureTrainer", "finetune",
 ]

@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
 
+    p = sub.add_parser("finetune", help="fine-tune a (pruned) model keeping its architecture (Ultralytics trainer)")
+    _add_common(p)
+    p.add_argument("model")
+    p.add_argument("--data", required=True, help="data YAML with train: and val:")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr0", type=float, default=0.002)
+    p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... (DDP)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/finetune", help="run folder (weights/best.pt, last.pt)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+
     p = sub.add_parser("info", help="params and GFLOPs of a model")
     _add_common(p)
     p.add_argument("model")
@@ -143,6 +157,14 @@ def _run(args, console) -> int:
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
         console.print(result.summary())
         console.print(f"saved {dest} (an Ultralytics checkpoint: YOLO('{dest}') loads it)")
+        return 0
+    if args.command == "finetune":
+        from .train import FinetuneConfig, finetune
+
+        cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0, device=args.device,
+                             workers=args.workers, seed=args.seed)
+        best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
+        console.print(f"fine-tuned: {best}")
         return 0
     if args.command == "info":
         from .config import _check_imgsz

@@ -1,0 +1,98 @@
+"""Training on Ultralytics' detection trainer without losing a compressed architecture.
+
+``YOLO("pruned.pt").train()`` rebuilds the model from its YAML and copies over the weights whose
+shapes match: a pruned model silently becomes an unpruned one. :class:`KeepArchitectureTrainer`
+subclasses ``DetectionTrainer`` and trains the given model as it is (the only change); data pipeline,
+augmentation, EMA, checkpoints, validation, resume and DDP stay Ultralytics'. Use it as
+``YOLO("pruned.pt").train(trainer=KeepArchitectureTrainer, ...)`` or through :func:`finetune`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import env  # noqa: F401
+from .config import _Config, _check_imgsz
+from .errors import ConfigError
+
+
+def _trainer_base():
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    return DetectionTrainer
+
+
+class KeepArchitectureTrainer(_trainer_base()):
+    """A ``DetectionTrainer`` that trains the model it is given instead of rebuilding it from YAML."""
+
+    def get_model(self, cfg=None, weights=None, verbose: bool = True):
+        if isinstance(weights, torch.nn.Module):
+            model = weights
+            for p in model.parameters():
+                p.requires_grad_(True)
+            names = self.data.get("names") if getattr(self, "data", None) else None
+            if names and len(names) != model.model[-1].nc:
+                raise ConfigError(
+                    f"model has {model.model[-1].nc} classes but the dataset has {len(names)}; fine-tune on the "
+                    f"dataset the model was trained for"
+                )
+            if names:
+                model.names = names
+            return model.float()
+        return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(_Config):
+    """Recovery defaults after pruning: a lower learning rate with a cosine schedule and a short warm-up."""
+
+    epochs: int = 10
+    imgsz: int = 640
+    batch: int = 16
+    lr0: float = 0.002
+    lrf: float = 0.05
+    optimizer: str = "AdamW"
+    cos_lr: bool = True
+    warmup_epochs: float = 1.0
+    workers: int = 2
+    device: str = "cpu"
+    seed: int = 0
+    fraction: float = 1.0
+    amp: bool = False
+
+    def __post_init__(self):
+        _check_imgsz(self.imgsz)
+        if self.epochs < 1 or self.batch < 1:
+            raise ConfigError("--epochs and --batch must be positive integers")
+        if not 0 < self.lr0 < 1:
+            raise ConfigError(f"--lr0 {self.lr0} is outside (0, 1)")
+
+
+def finetune(model: str | os.PathLike, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
+             resume: bool = False) -> Path:
+    """Fine-tune a (pruned) checkpoint keeping its architecture. Returns the path of ``best.pt``.
+
+    Runs go to ``out_dir`` (Ultralytics' ``weights/last.pt`` / ``best.pt``); with ``resume=True`` an
+    interrupted run continues from ``last.pt``.
+    """
+    from .data import load_data
+    from .models import load_model
+
+    out = Path(out_dir).resolve()
+    last = out / "weights" / "last.pt"
+    spec = load_data(data, splits=("train", "val"))
+    data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
+    if resume and last.exists():
+        y = load_model(last)
+        y.train(trainer=KeepArchitectureTrainer, resume=True, data=str(data_yaml), device=cfg.device,
+                workers=cfg.workers)
+    else:
+        y = load_model(model)
+        y.train(trainer=KeepArchitectureTrainer, data=str(data_yaml), project=str(out.parent), name=out.name,
+                exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.as_dict())
+    best = out / "weights" / "best.pt"
+    return best if best.exists() else last

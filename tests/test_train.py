@@ -1,0 +1,47 @@
+"""Fine-tuning a pruned model keeps its architecture (plain YOLO.train() would rebuild it from YAML)."""
+
+import shutil
+
+import pytest
+
+from yolo_compress.config import PruneConfig
+from yolo_compress.errors import ConfigError
+from yolo_compress.models import load_model, save_model
+from yolo_compress.prune import prune
+from yolo_compress.train import FinetuneConfig, finetune
+
+
+@pytest.fixture(scope="module")
+def small_dataset(default_data, tmp_path_factory):
+    """The 60 shipped images as a train+val set in a writable folder (Ultralytics writes label caches)."""
+    root = tmp_path_factory.mktemp("ds")
+    shutil.copytree(default_data.parent / "images", root / "images")
+    shutil.copytree(default_data.parent / "labels", root / "labels")
+    y = root / "data.yaml"
+    y.write_text("train: images/val\nval: images/val\nnames: [garbage, garbage_bin, overflow]\n")
+    return y
+
+
+def test_finetune_keeps_pruned_architecture(small_dataset, tmp_path):
+    from ultralytics import YOLO
+
+    res = prune(load_model("yolov8n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=64))
+    pt = save_model(res.model, tmp_path / "pruned.pt")
+    best = finetune(pt, small_dataset, FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0), tmp_path / "ft")
+    assert best.exists()
+    tuned = YOLO(str(best))
+    assert sum(p.numel() for p in tuned.model.parameters()) == res.params_after
+    assert tuned.names == {0: "garbage", 1: "garbage_bin", 2: "overflow"}
+
+
+def test_finetune_rejects_class_mismatch(small_dataset, tmp_path):
+    pt = save_model(load_model("yolov8n.yaml", nc=5), tmp_path / "five.pt")
+    with pytest.raises(ConfigError, match="5 classes but the dataset has 3"):
+        finetune(pt, small_dataset, FinetuneConfig(epochs=1, imgsz=64, batch=8, workers=0), tmp_path / "ft")
+
+
+def test_finetune_config_validation():
+    with pytest.raises(ConfigError):
+        FinetuneConfig(epochs=0)
+    with pytest.raises(ConfigError):
+        FinetuneConfig(lr0=2.0)
