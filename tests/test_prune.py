@@ -71,11 +71,23 @@ def test_pruned_model_exports_and_passes_parity(family, tmp_path):
     assert res.parity.passed
 
 
-@pytest.mark.parametrize("criterion", [c for c in list_criteria() if c != "taylor"])
-def test_every_criterion_prunes(criterion):
+@pytest.fixture(scope="module")
+def train_yaml(default_data, tmp_path_factory):
+    y = tmp_path_factory.mktemp("taylor") / "data.yaml"
+    y.write_text(f"train: {default_data.parent / 'images' / 'val'}\nnames: [garbage, garbage_bin, overflow]\n")
+    return y
+
+
+@pytest.mark.parametrize("criterion", list_criteria())
+def test_every_criterion_prunes(criterion, train_yaml):
     y = load_model("yolov8n.yaml", nc=3)
-    res = prune(y, PruneConfig(ratio=0.3, criterion=criterion, imgsz=IMGSZ))
+    res = prune(y, PruneConfig(ratio=0.3, criterion=criterion, imgsz=IMGSZ, data=str(train_yaml), grad_batches=1))
     assert res.params_after < res.params_before
+
+
+def test_gradient_criterion_needs_data():
+    with pytest.raises(ConfigError, match="needs training images"):
+        prune(load_model("yolov8n.yaml", nc=3), PruneConfig(ratio=0.3, criterion="taylor", imgsz=IMGSZ))
 
 
 def _weights(res):

@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
     p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help="data YAML; training images for gradient-based criteria (taylor)")
     p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
 
     p = sub.add_parser("finetune", help="fine-tune a (pruned) model keeping its architecture (Ultralytics trainer)")
@@ -153,7 +154,7 @@ def _run(args, console) -> int:
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,
                               criterion=args.criterion,
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
-                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed)
+                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
         console.print(result.summary())
         console.print(f"saved {dest} (an Ultralytics checkpoint: YOLO('{dest}') loads it)")

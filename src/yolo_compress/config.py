@@ -108,6 +108,8 @@ class PruneConfig(_Config):
     tolerance: float = 0.05  # |achieved - target| GFLOPs share accepted by the search
     search_steps: int = 12
     seed: int = 0
+    data: str | None = None  # training data for gradient-based criteria (taylor)
+    grad_batches: int = 8  # batches of 8 train images whose loss gradients feed the criterion
 
     def __post_init__(self):
         from .prune.importance import list_criteria

@@ -210,3 +210,32 @@ def synthetic_images(n: int, imgsz: int, seed: int = 0) -> list[np.ndarray]:
             cv2.rectangle(img, (x0, y0), (x0 + s, y0 + s), c, -1)
         out.append(img)
     return out
+
+
+def loss_batches(spec: DataSpec, imgsz: int, batches: int, batch_size: int = 8, split: str = "train"):
+    """Batches in the layout Ultralytics' detection loss expects ({img, cls, bboxes, batch_idx}), through
+    the same letterbox: for gradient-based importance (Taylor) and calibration. Imports torch lazily."""
+    import torch
+
+    files = spec.images(split)
+    step = max(1, len(files) // max(1, batches * batch_size))  # spread over the split, deterministic
+    chosen = files[::step][: batches * batch_size]
+    for start in range(0, len(chosen), batch_size):
+        imgs, cls, boxes, idx = [], [], [], []
+        for i, f in enumerate(chosen[start : start + batch_size]):
+            im = read_image(f)
+            x, (lb,) = preprocess([im], imgsz)
+            imgs.append(x[0])
+            lab = read_labels(label_path(f))
+            h, w = lb.shape
+            xy = lab[:, 1:3] * [w, h] * lb.gain + lb.pad
+            wh = lab[:, 3:5] * [w, h] * lb.gain
+            boxes.append(np.concatenate([xy, wh], 1) / imgsz)
+            cls.append(lab[:, :1])
+            idx.append(np.full(len(lab), i, dtype=np.float32))
+        yield {
+            "img": torch.from_numpy(np.stack(imgs)),
+            "cls": torch.from_numpy(np.concatenate(cls).astype(np.float32)),
+            "bboxes": torch.from_numpy(np.concatenate(boxes).astype(np.float32)),
+            "batch_idx": torch.from_numpy(np.concatenate(idx)),
+        }

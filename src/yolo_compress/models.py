@@ -99,6 +99,9 @@ def save_model(model, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         model.save(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -77,7 +77,7 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
         output_transform=lambda out: out[0] if isinstance(out, (list, tuple)) else out,
     )
     if criterion.needs_gradients:
-        raise UnsupportedError(f"criterion '{cfg.criterion}' needs training batches; pass data (not yet wired)")
+        _accumulate_gradients(m, cfg)
     if cfg.criterion == "random":
         torch.manual_seed(cfg.seed)
     pruner.step()
@@ -88,10 +88,34 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
     return m
 
 
+def _accumulate_gradients(m: nn.Module, cfg: PruneConfig) -> None:
+    """Loss gradients on real training batches (Ultralytics' detection loss), BatchNorm statistics frozen."""
+    from ultralytics.cfg import get_cfg
+
+    from ..data import load_data, loss_batches
+
+    if not cfg.data:
+        raise ConfigError(f"criterion '{cfg.criterion}' needs training images: pass --data DATA.yaml")
+    spec = load_data(cfg.data, splits=("train",))
+    m.args = get_cfg()  # loss gains (box, cls, dfl) at Ultralytics' defaults
+    m.criterion = None
+    m.train()
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.eval()  # use, do not update, running statistics
+    m.zero_grad()
+    for batch in loss_batches(spec, cfg.imgsz, cfg.grad_batches):
+        loss, _ = m.loss(batch)
+        loss.sum().backward()
+    m.eval()
+
+
 def _validate(original: nn.Module, pruned: nn.Module, x: torch.Tensor) -> None:
     """Never hand back a silently broken model: the pruned one must run and give the same output layout."""
+    was_training = original.training
     with torch.inference_mode():
         ref = original.eval()(x)
+        original.train(was_training)
         try:
             out = pruned.eval()(x)
         except RuntimeError as e:
