@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/finetune", help="run folder (weights/best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--sparsity", type=float, default=0.0,
+                   help="BN-L1 sparsity training strength (e.g. 1e-4) before pruning with --criterion bn")
 
     p = sub.add_parser("info", help="params and GFLOPs of a model")
     _add_common(p)
@@ -163,7 +165,7 @@ def _run(args, console) -> int:
         from .train import FinetuneConfig, finetune
 
         cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0, device=args.device,
-                             workers=args.workers, seed=args.seed)
+                             workers=args.workers, seed=args.seed, sparsity=args.sparsity)
         best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
         console.print(f"fine-tuned: {best}")
         return 0

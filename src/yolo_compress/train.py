@@ -46,6 +46,34 @@ class KeepArchitectureTrainer(_trainer_base()):
         return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
 
 
+class SparsityTrainer(KeepArchitectureTrainer):
+    """Network-slimming sparsity training (Liu et al. 2017): an L1 penalty on BatchNorm scales, added to
+    their gradients before each optimizer step, so that ``--criterion bn`` later finds channels to drop.
+    The regulariser is the one Torch-Pruning's ``BNScalePruner.regularize`` applies."""
+
+    sparsity: float = 1e-4
+
+    def optimizer_step(self):
+        """Ultralytics' step (unscale, clip at 10, step, EMA) with the penalty added *after* clipping:
+        added before, the clip (dominated by the loss gradients) scales it down to nothing."""
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
+        for m in self.model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d) and m.weight.grad is not None:
+                m.weight.grad.add_(self.sparsity * torch.sign(m.weight.detach()))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad()
+        if self.ema:
+            self.ema.update(self.model)
+
+
+def _trainer_for(sparsity: float):
+    if sparsity <= 0:
+        return KeepArchitectureTrainer
+    return type("SparsityTrainer", (SparsityTrainer,), {"sparsity": sparsity})
+
+
 @dataclass(frozen=True)
 class FinetuneConfig(_Config):
     """Recovery defaults after pruning: a lower learning rate with a cosine schedule and a short warm-up."""
@@ -63,6 +91,7 @@ class FinetuneConfig(_Config):
     seed: int = 0
     fraction: float = 1.0
     amp: bool = False
+    sparsity: float = 0.0  # BN-L1 strength for sparsity training before pruning (e.g. 1e-4); 0 = off
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
@@ -70,6 +99,11 @@ class FinetuneConfig(_Config):
             raise ConfigError("--epochs and --batch must be positive integers")
         if not 0 < self.lr0 < 1:
             raise ConfigError(f"--lr0 {self.lr0} is outside (0, 1)")
+        if self.sparsity < 0:
+            raise ConfigError(f"--sparsity {self.sparsity} is negative; use 0 (off) or e.g. 1e-4")
+
+    def ultralytics_args(self) -> dict:
+        return {k: v for k, v in self.as_dict().items() if k != "sparsity"}
 
 
 def finetune(model: str | os.PathLike, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
@@ -86,13 +120,14 @@ def finetune(model: str | os.PathLike, data: str | os.PathLike, cfg: FinetuneCon
     last = out / "weights" / "last.pt"
     spec = load_data(data, splits=("train", "val"))
     data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
+    trainer = _trainer_for(cfg.sparsity)
     if resume and last.exists():
         y = load_model(last)
-        y.train(trainer=KeepArchitectureTrainer, resume=True, data=str(data_yaml), device=cfg.device,
+        y.train(trainer=trainer, resume=True, data=str(data_yaml), device=cfg.device,
                 workers=cfg.workers)
     else:
         y = load_model(model)
-        y.train(trainer=KeepArchitectureTrainer, data=str(data_yaml), project=str(out.parent), name=out.name,
-                exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.as_dict())
+        y.train(trainer=trainer, data=str(data_yaml), project=str(out.parent), name=out.name,
+                exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.ultralytics_args())
     best = out / "weights" / "best.pt"
     return best if best.exists() else last
