@@ -60,3 +60,27 @@ def test_sparsity_training_shrinks_bn_scales(small_dataset, default_model, tmp_p
     plain = finetune(default_model, small_dataset, FinetuneConfig(**base), tmp_path / "plain")
     sparse = finetune(default_model, small_dataset, FinetuneConfig(**base, sparsity=1.0), tmp_path / "sparse")
     assert mean_gamma(sparse) < 0.9 * mean_gamma(plain)
+
+
+def test_iterative_schedule_resumes_and_reaches_target(small_dataset, tmp_path):
+    from yolo_compress.prune.schedule import prune_iterative
+
+    pt = save_model(load_model("yolov8n.yaml", nc=3), tmp_path / "m.pt")
+    cfg = PruneConfig(target_flops=0.5, imgsz=64, global_pruning=True)
+    ft = FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0)
+    steps = prune_iterative(pt, str(small_dataset), cfg, 2, ft, tmp_path / "iter")
+    assert [s.step for s in steps] == [1, 2]
+    assert steps[0].gflops_kept > steps[1].gflops_kept
+    assert abs(steps[1].gflops_kept - 0.5) <= 0.1  # two geometric steps of ~0.71 each
+    marker = (tmp_path / "iter" / "step-1" / "step.json").read_text()
+    again = prune_iterative(pt, str(small_dataset), cfg, 2, ft, tmp_path / "iter")  # resumes: nothing redone
+    assert again == steps and (tmp_path / "iter" / "step-1" / "step.json").read_text() == marker
+
+
+def test_iterative_schedule_stops_at_the_drop_bound(small_dataset, tmp_path):
+    from yolo_compress.prune.schedule import prune_iterative
+
+    pt = save_model(load_model("yolov8n.yaml", nc=3), tmp_path / "m.pt")
+    steps = prune_iterative(pt, str(small_dataset), PruneConfig(ratio=0.3, imgsz=64), 3,
+                            FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0), tmp_path / "it", max_drop=-1.0)
+    assert len(steps) == 1 and not steps[0].within_bound  # a bound no step can meet stops after step 1

@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
     p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", help="data YAML; training images for gradient-based criteria (taylor)")
+    p.add_argument("--data", help="data YAML: training images for taylor; train/val for --steps")
+    p.add_argument("--steps", type=int, default=1, help="iterative: N x (prune a little, fine-tune) (needs --data)")
+    p.add_argument("--epochs-per-step", type=int, default=2)
+    p.add_argument("--max-drop", type=float, help="iterative: stop when mAP50-95 falls more than this (e.g. 0.02)")
+    p.add_argument("--workdir", default="runs/prune", help="iterative: folder for the steps (resumable)")
     p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
 
     p = sub.add_parser("finetune", help="fine-tune a (pruned) model keeping its architecture (Ultralytics trainer)")
@@ -157,6 +161,8 @@ def _run(args, console) -> int:
                               criterion=args.criterion,
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
+        if args.steps > 1:
+            return _prune_steps(args, cfg, console)
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
         console.print(result.summary())
         console.print(f"saved {dest} (an Ultralytics checkpoint: YOLO('{dest}') loads it)")
@@ -184,6 +190,32 @@ def _run(args, console) -> int:
         return 0
     build_parser().print_help()
     return 2
+
+
+def _prune_steps(args, cfg, console) -> int:
+    import shutil
+
+    from .errors import ConfigError
+    from .prune.schedule import prune_iterative
+    from .train import FinetuneConfig
+
+    if not args.data:
+        raise ConfigError("--steps needs --data DATA.yaml (each step fine-tunes and evaluates)")
+    ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
+    steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop)
+    for s in steps:
+        console.print(f"step {s.step}: GFLOPs kept {s.gflops_kept:.1%}, params kept {s.params_kept:.1%}, "
+                      f"mAP50-95 {s.map50_95:.4f}{'' if s.within_bound else '  (over --max-drop: stopped)'}")
+    good = [s for s in steps if s.within_bound]
+    if not good:
+        raise ConfigError(f"no step stayed within --max-drop {args.max_drop}; see {args.workdir}")
+    src = Path(good[-1].model)
+    dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
+    if dest.resolve() == Path(args.model).resolve():
+        raise ConfigError(f"--out '{dest}' is the input model; give another path")
+    shutil.copy2(src, dest)
+    console.print(f"saved {dest} (step {good[-1].step})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
