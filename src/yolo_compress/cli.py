@@ -193,9 +193,8 @@ def _run(args, console) -> int:
 
 
 def _prune_steps(args, cfg, console) -> int:
-    import shutil
-
     from .errors import ConfigError
+    from .io import atomic_move
     from .prune.schedule import prune_iterative
     from .train import FinetuneConfig
 
@@ -213,7 +212,7 @@ def _prune_steps(args, cfg, console) -> int:
     dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
     if dest.resolve() == Path(args.model).resolve():
         raise ConfigError(f"--out '{dest}' is the input model; give another path")
-    shutil.copy2(src, dest)
+    atomic_move(src, dest)
     console.print(f"saved {dest} (step {good[-1].step})")
     return 0
 

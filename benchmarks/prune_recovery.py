@@ -1,0 +1,72 @@
+"""Pruning + recovery on the reference YOLOv8n (garbage-320): prune to a GFLOPs target, fine-tune N
+epochs, and fine-tune the *unpruned* input model for the same N epochs as the fair baseline (the
+reference model is not converged: extra epochs alone raise mAP). Then one bench run over all of them
+(mAP through the one evaluator, ONNX Runtime latency ratios from the same run).
+
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/prune_recovery.py --criterion l2 --target-flops 0.5 --epochs 8
+
+Resumable: re-running the same command continues interrupted fine-tunes and skips finished ones.
+Outputs under --out: pruned.pt, ft-pruned/, ft-baseline/, onnx exports, bench.md / bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from yolo_compress.api import BenchConfig, ExportConfig, PruneConfig, bench, export, prune_checkpoint
+from yolo_compress.train import FinetuneConfig, finetune
+
+
+def tuned(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
+    best = run / "weights" / "best.pt"
+    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.epochs
+    if best.exists() and done:
+        return best
+    return finetune(model, data, cfg, run, resume=(run / "weights" / "last.pt").exists())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=Path("../shared/models/yolov8n-garbage320.pt"))
+    ap.add_argument("--data", type=Path, default=Path("../shared/datasets/garbage-320/data.yaml"))
+    ap.add_argument("--criterion", default="l2")
+    ap.add_argument("--target-flops", type=float, default=0.5)
+    ap.add_argument("--global", dest="global_pruning", action="store_true")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args()
+    out = a.out or Path(f"benchmarks/results/prune-{a.criterion}-{a.target_flops:.2f}-{a.epochs}ep")
+    out.mkdir(parents=True, exist_ok=True)
+
+    pruned = out / "pruned.pt"
+    if not pruned.exists():
+        res, _ = prune_checkpoint(a.model, PruneConfig(target_flops=a.target_flops, criterion=a.criterion,
+                                                       global_pruning=a.global_pruning, imgsz=a.imgsz), pruned)
+        (out / "prune.txt").write_text(res.summary() + "\n")
+    ft = FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2)
+    rows = [(a.model, "input (reference YOLOv8n)"), (pruned, f"pruned {a.criterion} (no fine-tune)")]
+    rows.append((tuned(pruned, a.data, ft, (out / "ft-pruned").resolve()), f"pruned + {a.epochs} ep fine-tune"))
+    if not a.skip_baseline:
+        rows.append((tuned(a.model, a.data, ft, (out / "ft-baseline").resolve()),
+                     f"input + same {a.epochs} ep (baseline)"))
+    onnx = []
+    for i, (pt, _) in enumerate(rows):
+        dest = out / f"row{i}.onnx"
+        if not dest.exists():
+            export(pt, ExportConfig(format="onnx", imgsz=a.imgsz), out=dest)
+        onnx.append(dest)
+    from rich.console import Console
+
+    console = Console(width=200)
+    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100), names=[n for _, n in rows],
+                   out_dir=out, console=console)
+    report.print(console)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    main()
