@@ -84,3 +84,40 @@ def test_iterative_schedule_stops_at_the_drop_bound(small_dataset, tmp_path):
     steps = prune_iterative(pt, str(small_dataset), PruneConfig(ratio=0.3, imgsz=64), 3,
                             FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0), tmp_path / "it", max_drop=-1.0)
     assert len(steps) == 1 and not steps[0].within_bound  # a bound no step can meet stops after step 1
+
+
+def test_pruned_checkpoint_validates_and_resumes(small_dataset, tmp_path):
+    """YOLO('pruned.pt').val() works, and an interrupted fine-tune resumes from weights/last.pt."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ultralytics import YOLO
+
+    res = prune(load_model("yolov8n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=64))
+    pt = save_model(res.model, tmp_path / "pruned.pt")
+    metrics = YOLO(str(pt)).val(data=str(small_dataset), imgsz=64, batch=16, plots=False, device="cpu", workers=0,
+                                verbose=False)
+    assert 0 <= metrics.box.map <= 1
+
+    run = tmp_path / "ft"
+    cmd = [sys.executable, "-m", "yolo_compress.cli", "finetune", str(pt), "--data", str(small_dataset), "--imgsz",
+           "64", "--epochs", "3", "--batch", "16", "--workers", "0", "--out", str(run)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    last = run / "weights" / "last.pt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the first checkpoint finish writing
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert last.exists()
+    rows_before = len((run / "results.csv").read_text().splitlines())
+    assert rows_before < 4  # interrupted before the end
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = (run / "results.csv").read_text().splitlines()
+    assert [ln.split(",")[0].strip() for ln in lines[1:]][-1] == "3"
+    assert sum(p.numel() for p in YOLO(str(run / "weights" / "best.pt")).model.parameters()) == res.params_after
