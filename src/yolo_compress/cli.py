@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ratio", type=float, help="share of channels removed per prunable layer, in (0, 1)")
     g.add_argument("--target-flops", type=float, help="share of GFLOPs kept, in (0, 1): 0.5 halves them")
     g.add_argument("--target-params", type=float, help="share of parameters kept, in (0, 1)")
-    p.add_argument("--criterion", default="l2", help="l1 | l2 | bn | lamp | taylor | random (default l2)")
+    p.add_argument("--criterion", default="l2", help="l1 | l2 | bn | lamp | taylor | hessian | random (default l2)")
     p.add_argument("--global", dest="global_pruning", action="store_true", help="global instead of uniform allocation")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")

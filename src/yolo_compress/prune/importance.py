@@ -64,6 +64,13 @@ def _taylor():
     return tp.importance.GroupTaylorImportance()
 
 
+@register_criterion("hessian", True, "diagonal Hessian (OBD-style, squared per-sample gradients; Torch-Pruning)")
+def _hessian():
+    import torch_pruning as tp
+
+    return tp.importance.GroupHessianImportance()
+
+
 @register_criterion("random", False, "random scores: the sanity baseline every criterion must beat")
 def _random():
     import torch_pruning as tp

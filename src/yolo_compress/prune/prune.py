@@ -77,7 +77,7 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
         output_transform=lambda out: out[0] if isinstance(out, (list, tuple)) else out,
     )
     if criterion.needs_gradients:
-        _accumulate_gradients(m, cfg)
+        _accumulate_gradients(m, cfg, importance)
     if cfg.criterion == "random":
         torch.manual_seed(cfg.seed)
     pruner.step()
@@ -88,8 +88,12 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
     return m
 
 
-def _accumulate_gradients(m: nn.Module, cfg: PruneConfig) -> None:
-    """Loss gradients on real training batches (Ultralytics' detection loss), BatchNorm statistics frozen."""
+def _accumulate_gradients(m: nn.Module, cfg: PruneConfig, importance=None) -> None:
+    """Loss gradients on real training batches (Ultralytics' detection loss), BatchNorm statistics frozen.
+
+    For the Hessian criterion the squared gradients are accumulated per image here and handed to
+    Torch-Pruning's importance: its own ``accumulate_grad`` (1.6.1) checks names against a dict keyed by
+    parameters, so it keeps only the last sample."""
     from ultralytics.cfg import get_cfg
 
     from ..data import load_data, loss_batches
@@ -103,10 +107,24 @@ def _accumulate_gradients(m: nn.Module, cfg: PruneConfig) -> None:
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
             mod.eval()  # use, do not update, running statistics
+    per_sample = hasattr(importance, "accumulate_grad")
+    sq: dict[nn.Parameter, torch.Tensor] = {}
+    n = 0
     m.zero_grad()
-    for batch in loss_batches(spec, cfg.imgsz, cfg.grad_batches):
+    for batch in loss_batches(spec, cfg.imgsz, cfg.grad_batches, batch_size=1 if per_sample else 8):
+        if per_sample:
+            m.zero_grad()
         loss, _ = m.loss(batch)
         loss.sum().backward()
+        if per_sample:
+            n += 1
+            for p in m.parameters():
+                if p.grad is not None:
+                    sq[p] = sq[p] + p.grad.detach().pow(2) if p in sq else p.grad.detach().pow(2)
+    if per_sample:
+        importance.zero_grad()
+        importance._accu_grad = sq
+        importance._counter = {p: n for p in sq}
     m.eval()
 
 
