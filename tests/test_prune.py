@@ -122,6 +122,16 @@ def test_bad_config(kwargs, match):
         PruneConfig(**kwargs)
 
 
+def test_ignore_keeps_named_layers_whole():
+    y = load_model("yolov8n.yaml", nc=3)
+    res = prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ, ignore=("model.2.cv1", "model.4.cv2")))
+    mods = dict(res.model.model.named_modules())
+    assert mods["model.2.cv1.conv"].out_channels == 32 and mods["model.4.cv2.conv"].out_channels == 64
+    assert "model.6.cv2.conv" in res.channels  # others still pruned
+    with pytest.raises(ConfigError, match="not a layer"):
+        prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ, ignore=("model.99",)))
+
+
 def test_unreachable_target():
     y = load_model("yolov8n.yaml", nc=3)
     with pytest.raises(UnsupportedError, match="cannot be reached"):

@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("model")
     p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--layers", action="store_true", help="list layer names (for prune --ignore) and widths")
 
     p = sub.add_parser("demo", help="the built-in demo: export + parity + bench of the default model")
     _add_common(p)
@@ -179,7 +180,15 @@ def _run(args, console) -> int:
         from .config import _check_imgsz
 
         _check_imgsz(args.imgsz)
-        info = api.model_info(api.load_model(args.model), args.imgsz)
+        model = api.load_model(args.model)
+        info = api.model_info(model, args.imgsz)
+        if args.layers:
+            import torch
+
+            for name, m in model.model.named_modules():
+                if isinstance(m, torch.nn.Conv2d):
+                    console.print(f"{name.removesuffix('.conv')}  {m.in_channels} -> {m.out_channels}  k{m.kernel_size[0]}"
+                                  f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}")
         console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {info.imgsz}, "
                       f"{info.nc} classes {list(info.names.values())}{', NMS-free head' if info.end2end else ''}")
         return 0

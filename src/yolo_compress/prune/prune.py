@@ -17,7 +17,7 @@ from torch import nn
 from ..config import PruneConfig
 from ..errors import ConfigError, UnsupportedError
 from .importance import CRITERIA
-from .yolo_blocks import VERIFIED_LAYERS, default_ignored_layers, from_prunable, to_prunable, unsupported_layers
+from .yolo_blocks import VERIFIED_LAYERS, C2fSplitFree, default_ignored_layers, from_prunable, to_prunable, unsupported_layers
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,9 @@ def _named(model: nn.Module, names: tuple[str, ...]) -> list[nn.Module]:
         if n not in mods:
             raise ConfigError(f"--ignore '{n}' is not a layer of this model; see `yolo-compress info --layers`")
         out.append(mods[n])
+        parent = mods.get(n.rsplit(".", 1)[0]) if "." in n else None
+        if isinstance(parent, C2fSplitFree) and n.endswith(".cv1"):
+            out.append(parent.cv0)  # the user's C2f.cv1 is both halves of the split-free form
     return out
 
 
