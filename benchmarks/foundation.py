@@ -55,7 +55,7 @@ def main() -> None:
     console = Console(width=200)
     report = bench(
         [pt, onnx, ov, u_onnx, u_ov],
-        BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=a.threads, runs=a.runs, warmup=10),
+        BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=a.threads, runs=a.runs, warmup=10, rounds=3),
         names=["PyTorch FP32 (fused)", "ONNX Runtime FP32 (ours)", "OpenVINO FP32 (ours)",
                "Ultralytics ONNX INT8 (peer)", "Ultralytics OpenVINO INT8 (peer)"],
         out_dir=a.out, console=console,

@@ -53,7 +53,7 @@ def main() -> None:
     from rich.console import Console
 
     console = Console(width=220)
-    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100), names=names,
+    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100, rounds=3), names=names,
                    out_dir=a.out, console=console)
     report.print(console)
 

@@ -62,7 +62,7 @@ def main() -> None:
     from rich.console import Console
 
     console = Console(width=200)
-    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100), names=[n for _, n in rows],
+    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100, rounds=3), names=[n for _, n in rows],
                    out_dir=out, console=console)
     report.print(console)
 

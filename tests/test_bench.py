@@ -70,8 +70,10 @@ def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
 
 def test_time_only_without_data(reference_artifacts):
     _, onnx, _ = reference_artifacts
-    rep = bench([onnx], BenchConfig(imgsz=320, runs=50, warmup=1))
+    rep = bench([onnx], BenchConfig(imgsz=320, runs=50, warmup=1, rounds=2))
     assert rep.rows[0].eval is None and rep.rows[0].timing.p50_ms > 0
+    assert rep.rows[0].timing.runs == 100  # two interleaved rounds of 50
+    assert "median over 2 interleaved rounds" in rep.to_markdown()
 
 
 def test_bench_input_errors(reference_artifacts, tmp_path):

@@ -79,9 +79,12 @@ class BenchConfig(_Config):
     runs: int = 50
     warmup: int = 10
     limit: int | None = None  # evaluate on the first N val images only
+    rounds: int = 1  # timing rounds, interleaved over the artifacts (A B C, A B C, ...); medians are kept
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
+        if self.rounds < 1:
+            raise ConfigError(f"--rounds {self.rounds} is invalid; give 1 or more")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads {self.threads} is invalid; give a positive integer")
         if self.runs != 0 and self.runs < 50:

@@ -93,7 +93,8 @@ class BenchReport:
         lines.append("")
         lines.append(
             f"imgsz {c.imgsz}, {c.threads or 'default'} threads, latency = network call at batch 1, "
-            f"median/p90 of {c.runs} runs after {c.warmup} warm-up; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
+            f"median/p90 of {c.runs} runs after {c.warmup} warm-up"
+            f"{f' (median over {c.rounds} interleaved rounds)' if c.rounds > 1 else ''}; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
             f"images of '{c.data or 'none'}' (Ultralytics matching; COCO column: faster-coco-eval). "
             f"{m.get('cpu', '')}, {m.get('cores', '')} cores, {self.date}."
         )
@@ -178,6 +179,19 @@ def _resolve_imgsz(artifacts: Sequence[Artifact], imgsz: int | None) -> int:
     return imgsz
 
 
+def _median_timing(ts: list[Timing]) -> Timing | None:
+    """Per-field median over rounds (one round: itself)."""
+    if not ts:
+        return None
+    import statistics
+
+    fields = Timing.__dataclass_fields__
+    med = {k: statistics.median(getattr(t, k) for t in ts) for k in fields}
+    med["runs"] = sum(t.runs for t in ts)
+    med["throughput_batch"] = ts[0].throughput_batch
+    return Timing(**med)
+
+
 def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Sequence[str] | None = None,
           out_dir: Path | None = None, console=None) -> BenchReport:
     """Benchmark artifacts with one measurement path. Writes ``bench.json`` and ``bench.md`` to ``out_dir``."""
@@ -190,10 +204,10 @@ def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Se
     # one fixed latency input for every artifact: the first val image, or a synthetic one
     first = next(data.samples("val", 1)).image if data else synthetic_images(1, imgsz)[0]
     x, _ = preprocess([first], imgsz)
-    rows: list[BenchRow] = []
     names = list(names) if names else [a.path.name for a in arts]
+    stats, evals = [], []
     for a, rt, name in zip(arts, runtimes, names):
-        stats = graph_stats(a, imgsz)
+        stats.append(graph_stats(a, imgsz))
         ev = None
         if data is not None:
             runner = make_runner(a, rt, config.threads)
@@ -201,14 +215,20 @@ def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Se
             with progress_bar(f"mAP  {name} [{rt}]", n, console) as bar:
                 ev = evaluate(runner, data, imgsz, a.end2end, limit=config.limit, progress=bar)
             del runner
-        timing = None
-        if config.runs > 0:
-            with task_progress(f"time {name} [{rt}]", config.runs, console) as advance:
-                timing = time_artifact(a, rt, x, config.threads, config.warmup, config.runs, config.batch,
-                                       on_progress=lambda i, n: advance(i))
-        gflops = None if stats is None or stats.gflops != stats.gflops else stats.gflops
+        evals.append(ev)
+    timings: list[list[Timing]] = [[] for _ in arts]
+    if config.runs > 0:  # interleaved rounds: slow drifts of a shared machine hit every artifact alike
+        for r in range(config.rounds):
+            for i, (a, rt, name) in enumerate(zip(arts, runtimes, names)):
+                label = f"time {name} [{rt}]" + (f" round {r + 1}/{config.rounds}" if config.rounds > 1 else "")
+                with task_progress(label, config.runs, console) as advance:
+                    timings[i].append(time_artifact(a, rt, x, config.threads, config.warmup, config.runs,
+                                                    config.batch, on_progress=lambda k, n: advance(k)))
+    rows: list[BenchRow] = []
+    for a, rt, name, st, ev, ts in zip(arts, runtimes, names, stats, evals, timings):
+        gflops = None if st is None or st.gflops != st.gflops else st.gflops
         rows.append(BenchRow(name, str(a.path), a.format, rt, a.precision, a.size_mb,
-                             None if stats is None else stats.params / 1e6, gflops, ev, timing))
+                             None if st is None else st.params / 1e6, gflops, ev, _median_timing(ts)))
     cfg = BenchConfig(**{**config.as_dict(), "imgsz": imgsz})
     report = BenchReport(rows, cfg, machine_info(), _dt.datetime.now().astimezone().isoformat(timespec="seconds"))
     if out_dir is not None:
