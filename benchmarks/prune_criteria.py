@@ -4,7 +4,7 @@ ONNX Runtime latency ratio vs. the unpruned model, all in one bench run.
 
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/prune_criteria.py
 
-(taylor uses 64 train images for its gradients). Outputs: benchmarks/results/prune-criteria/bench.md
+(taylor uses 64 train images for its gradients, hessian 8 single images). Outputs: benchmarks/results/prune-criteria/bench.md
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from yolo_compress.api import BenchConfig, ExportConfig, PruneConfig, bench, export, list_criteria, prune_checkpoint
 from yolo_compress.errors import YoloCompressError
+from yolo_compress.prune.importance import CRITERIA
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
             for crit in a.criteria.split(","):
                 tag = f"{crit}-{'global' if glob else 'uniform'}-keep{keep:.2f}"
                 cfg = PruneConfig(target_flops=keep, criterion=crit, global_pruning=glob, imgsz=a.imgsz,
-                                  data=str(a.data) if crit == "taylor" else None)
+                                  data=str(a.data) if CRITERIA[crit].needs_gradients else None)
                 try:
                     res, pt = prune_checkpoint(a.model, cfg, a.out / f"{tag}.pt")
                 except YoloCompressError as e:

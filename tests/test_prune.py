@@ -165,3 +165,37 @@ def test_cli_prune_leaves_input_untouched(tiny_pt, tmp_path):
         r = run_cli("prune", str(tiny_pt), "--imgsz", "64", *args)
         assert r.returncode != 0 and r.stderr.startswith("error: ") and needle in r.stderr, r.stderr
         assert hashlib.sha256(tiny_pt.read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("yaml_name", FAMILIES)
+def test_pruning_dead_channels_is_lossless(yaml_name):
+    """Give a quarter of every prunable channel a zero BN scale and shift (its output is SiLU(0) = 0):
+    BN-scale pruning at ratio 0.25 must remove exactly those and leave the outputs unchanged. This checks
+    the whole graph surgery (split-free C2f/C3k2, concats, residuals, SPPF, head) against ground truth."""
+    from ultralytics.nn.modules.block import C2f
+
+    from yolo_compress.prune.yolo_blocks import default_ignored_layers
+
+    y = load_model(yaml_name, nc=3)
+    m = y.model.eval()
+    ignored = {mod for layer in default_ignored_layers(m) for mod in layer.modules()}
+    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, C2f)}
+    torch.manual_seed(0)
+    for bn in m.modules():
+        if isinstance(bn, torch.nn.BatchNorm2d) and bn not in ignored:
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.5, 2)
+            bn.weight.data.uniform_(0.5, 1.5)
+            bn.bias.data.uniform_(-0.5, 0.5)
+            width = halves.get(bn, bn.num_features)  # a C2f's cv1 is pruned as two halves
+            for start in range(0, bn.num_features, width):
+                bn.weight.data[start : start + width // 4] = 0
+                bn.bias.data[start : start + width // 4] = 0
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.inference_mode():
+        ref = m(x)[0]
+    res = prune(y, PruneConfig(ratio=0.25, criterion="bn", imgsz=IMGSZ, round_to=1))
+    assert res.params_after < 0.75 * res.params_before
+    with torch.inference_mode():
+        out = res.model.model.eval()(x)[0]
+    assert (ref - out).abs().max().item() < 1e-3
