@@ -121,3 +121,16 @@ def test_pruned_checkpoint_validates_and_resumes(small_dataset, tmp_path):
     lines = (run / "results.csv").read_text().splitlines()
     assert [ln.split(",")[0].strip() for ln in lines[1:]][-1] == "3"
     assert sum(p.numel() for p in YOLO(str(run / "weights" / "best.pt")).model.parameters()) == res.params_after
+
+
+def test_plain_ultralytics_train_undoes_pruning(small_dataset, tmp_path):
+    """Documents why KeepArchitectureTrainer exists: YOLO('pruned.pt').train() rebuilds from the YAML.
+    If a future Ultralytics keeps the pruned model, this fails and the README warning can go."""
+    from ultralytics import YOLO
+
+    res = prune(load_model("yolov8n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=64))
+    pt = save_model(res.model, tmp_path / "pruned.pt")
+    y = YOLO(str(pt))
+    y.train(data=str(small_dataset), epochs=1, imgsz=64, batch=16, workers=0, project=str(tmp_path), name="plain",
+            exist_ok=True, plots=False, device="cpu", amp=False, verbose=False)
+    assert sum(p.numel() for p in y.model.parameters()) > 2 * res.params_after
