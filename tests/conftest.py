@@ -20,8 +20,6 @@ os.environ["YOLO_COMPRESS_PROGRESS"] = "0"
 from yolo_compress.demo import DEFAULT_DATA, DEFAULT_MODEL  # noqa: E402
 
 TINY_IMGSZ = 64
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-GARBAGE = SHARED / "datasets" / "garbage-320" / "data.yaml"
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ All Ultralytics model handling sits here so that a version bump touches one modu
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -135,13 +134,6 @@ def model_info(model, imgsz: int) -> ModelInfo:
         names=names,
         end2end=is_end2end(m),
     )
-
-
-def copy_checkpoint(src: Path, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    dst = directory / src.name
-    shutil.copy2(src, dst)
-    return dst
 
 
 def _first_line(e: BaseException) -> str:

@@ -57,7 +57,7 @@ def _conv_channels(module: nn.Module) -> dict[str, int]:
     return {n: m.out_channels for n, m in module.named_modules() if isinstance(m, nn.Conv2d)}
 
 
-def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
+def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...]) -> nn.Module:
     """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy."""
     import torch_pruning as tp
 
@@ -84,7 +84,7 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float) -> nn.Module:
     from_prunable(m, pruner.DG)
     for p in m.parameters():
         p.requires_grad_(grad_state.get(p, True))
-    _validate(det, m, example)
+    _validate(m, example, ref_shape)
     return m
 
 
@@ -128,12 +128,17 @@ def _accumulate_gradients(m: nn.Module, cfg: PruneConfig, importance=None) -> No
     m.eval()
 
 
-def _validate(original: nn.Module, pruned: nn.Module, x: torch.Tensor) -> None:
-    """Never hand back a silently broken model: the pruned one must run and give the same output layout."""
-    was_training = original.training
+def _output_shape(module: nn.Module, imgsz: int) -> tuple[int, ...]:
+    was_training = module.training
     with torch.inference_mode():
-        ref = original.eval()(x)
-        original.train(was_training)
+        out = module.eval()(torch.zeros(1, 3, imgsz, imgsz))
+    module.train(was_training)
+    return tuple((out[0] if isinstance(out, (list, tuple)) else out).shape)
+
+
+def _validate(pruned: nn.Module, x: torch.Tensor, ref_shape: tuple[int, ...]) -> None:
+    """Never hand back a silently broken model: the pruned one must run and give the same output layout."""
+    with torch.inference_mode():
         try:
             out = pruned.eval()(x)
         except RuntimeError as e:
@@ -141,9 +146,9 @@ def _validate(original: nn.Module, pruned: nn.Module, x: torch.Tensor) -> None:
                 f"pruning broke this model ({str(e).splitlines()[0][:120]}); its blocks are not supported yet - "
                 f"keep them whole with --ignore LAYER, or prune a YOLOv5u/YOLOv8/YOLO11 model"
             ) from None
-    ref0, out0 = (r[0] if isinstance(r, (list, tuple)) else r for r in (ref, out))
-    if ref0.shape != out0.shape:
-        raise UnsupportedError(f"pruning changed the output layout {tuple(ref0.shape)} -> {tuple(out0.shape)}")
+    out0 = out[0] if isinstance(out, (list, tuple)) else out
+    if tuple(out0.shape) != ref_shape:
+        raise UnsupportedError(f"pruning changed the output layout {ref_shape} -> {tuple(out0.shape)}")
 
 
 def _named(model: nn.Module, names: tuple[str, ...]) -> list[nn.Module]:
@@ -173,13 +178,16 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     if not any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in det.modules()):
         raise UnsupportedError("model has no prunable layers (no convolution wider than --round-to)")
     p0, f0 = _stats(det, cfg.imgsz)
+    ref_shape = _output_shape(det, cfg.imgsz)  # every pruned candidate must keep it
     if cfg.ratio is not None:
-        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio), f"ratio={cfg.ratio:.2f}"
+        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio, ref_shape), f"ratio={cfg.ratio:.2f}"
     elif cfg.target_flops is not None:
-        ratio, pruned = _search_ratio(det, cfg, "GFLOPs", cfg.target_flops, f0, lambda m: _stats(m, cfg.imgsz)[1])
+        ratio, pruned = _search_ratio(det, cfg, "GFLOPs", cfg.target_flops, f0, lambda m: _stats(m, cfg.imgsz)[1],
+                                      ref_shape)
         asked = f"target_flops={cfg.target_flops:.2f} (keep {cfg.target_flops:.0%} of GFLOPs)"
     else:
-        ratio, pruned = _search_ratio(det, cfg, "params", cfg.target_params, p0, lambda m: _stats(m, cfg.imgsz)[0])
+        ratio, pruned = _search_ratio(det, cfg, "params", cfg.target_params, p0, lambda m: _stats(m, cfg.imgsz)[0],
+                                      ref_shape)
         asked = f"target_params={cfg.target_params:.2f} (keep {cfg.target_params:.0%} of params)"
     p1, f1 = _stats(pruned, cfg.imgsz)
     before, after = _conv_channels(det), _conv_channels(pruned)
@@ -194,23 +202,20 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels)
 
 
-def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure) -> tuple[float, nn.Module]:
+def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure,
+                  ref_shape: tuple[int, ...]) -> tuple[float, nn.Module]:
     """Bisection on the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``."""
-    from ..progress import task_progress
-
     lo, hi = 0.0, cfg.max_layer_ratio
     best: tuple[float, nn.Module, float] | None = None
-    with task_progress(f"search ratio for {what}", cfg.search_steps, None) as advance:
-        for step in range(cfg.search_steps):
-            mid = (lo + hi) / 2
-            m = _prune_once(det, cfg, mid)
-            got = measure(m) / base
-            if best is None or abs(got - keep) < abs(best[2] - keep):
-                best = (mid, m, got)
-            if abs(got - keep) <= cfg.tolerance / 2:
-                break
-            lo, hi = (mid, hi) if got > keep else (lo, mid)
-            advance(step + 1)
+    for _ in range(cfg.search_steps):
+        mid = (lo + hi) / 2
+        m = _prune_once(det, cfg, mid, ref_shape)
+        got = measure(m) / base
+        if best is None or abs(got - keep) < abs(best[2] - keep):
+            best = (mid, m, got)
+        if abs(got - keep) <= cfg.tolerance / 2:
+            break
+        lo, hi = (mid, hi) if got > keep else (lo, mid)
     ratio, m, got = best  # type: ignore[misc]
     if abs(got - keep) > cfg.tolerance:
         raise UnsupportedError(
