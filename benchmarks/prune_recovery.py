@@ -20,11 +20,13 @@ from yolo_compress.train import FinetuneConfig, finetune
 
 
 def tuned(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
-    best = run / "weights" / "best.pt"
+    """Fine-tune (resumably) and return the *last* epoch's weights: the val split is also our test split,
+    so picking Ultralytics' best.pt on it would flatter every trained row."""
+    last = run / "weights" / "last.pt"
     done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.epochs
-    if best.exists() and done:
-        return best
-    return finetune(model, data, cfg, run, resume=(run / "weights" / "last.pt").exists())
+    if not (last.exists() and done):
+        finetune(model, data, cfg, run, resume=last.exists())
+    return last
 
 
 def main() -> None:
@@ -35,11 +37,14 @@ def main() -> None:
     ap.add_argument("--target-flops", type=float, default=0.5)
     ap.add_argument("--global", dest="global_pruning", action="store_true")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--lr0", type=float, default=FinetuneConfig.lr0)
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
-    out = a.out or Path(f"benchmarks/results/prune-{a.criterion}-{a.target_flops:.2f}-{a.epochs}ep")
+    lr = "" if a.lr0 == FinetuneConfig.lr0 else f"-lr{a.lr0:g}"
+    alloc = "-global" if a.global_pruning else ""
+    out = a.out or Path(f"benchmarks/results/prune-{a.criterion}{alloc}-{a.target_flops:.2f}-{a.epochs}ep{lr}")
     out.mkdir(parents=True, exist_ok=True)
 
     pruned = out / "pruned.pt"
@@ -47,7 +52,7 @@ def main() -> None:
         res, _ = prune_checkpoint(a.model, PruneConfig(target_flops=a.target_flops, criterion=a.criterion,
                                                        global_pruning=a.global_pruning, imgsz=a.imgsz), pruned)
         (out / "prune.txt").write_text(res.summary() + "\n")
-    ft = FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2)
+    ft = FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2, lr0=a.lr0)
     rows = [(a.model, "input (reference YOLOv8n)"), (pruned, f"pruned {a.criterion} (no fine-tune)")]
     rows.append((tuned(pruned, a.data, ft, (out / "ft-pruned").resolve()), f"pruned + {a.epochs} ep fine-tune"))
     if not a.skip_baseline:

@@ -39,6 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="skip the parity check")
     p.add_argument("--threads", type=int)
 
+    p = sub.add_parser("quantize", help="INT8 / FP16 artifact (ONNX Runtime or OpenVINO), accuracy-aware")
+    _add_common(p)
+    p.add_argument("model", help="Ultralytics .pt checkpoint")
+    p.add_argument("--backend", default="openvino", help="onnxruntime | openvino (default openvino)")
+    p.add_argument("--mode", default="ptq", help="ptq (static INT8) | dynamic | fp16 (default ptq)")
+    p.add_argument("--data", help="data YAML: calibration and control images come from its train split")
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--calibration", default="auto", help="minmax | entropy | percentile | auto")
+    p.add_argument("--calib-images", type=int, default=300)
+    p.add_argument("--max-drop", type=float, help="mAP50-95 points allowed; keeps sensitive layers in float")
+    p.add_argument("--control-images", type=int, default=200, help="held-out train images for --max-drop")
+    p.add_argument("--preset", default="mixed", help="openvino: mixed | performance")
+    p.add_argument("--reduce-range", choices=["auto", "on", "off"], default="auto",
+                   help="onnxruntime: 7-bit weights (auto: on for CPUs without VNNI)")
+    p.add_argument("--ignore", default="", help="comma-separated layer groups kept in float, e.g. model.22.cv3.0")
+    p.add_argument("--out", help="output file/folder (default: beside the model)")
+    p.add_argument("--no-verify", action="store_true", help="skip the parity check")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int)
+
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
     _add_common(p)
     p.add_argument("artifact")
@@ -158,6 +178,16 @@ def _run(args, console) -> int:
         report.write(out)
         report.print(console)
         console.print(f"written: {out / 'bench.md'}, {out / 'bench.json'}")
+        return 0
+    if args.command == "quantize":
+        cfg = api.QuantConfig(backend=args.backend, mode=args.mode, data=args.data, imgsz=args.imgsz,
+                              calibration=args.calibration, calib_images=args.calib_images, max_drop=args.max_drop,
+                              control_images=args.control_images, preset=args.preset,
+                              reduce_range={"auto": None, "on": True, "off": False}[args.reduce_range],
+                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
+                              verify=not args.no_verify)
+        res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
+        console.print(res.summary(), highlight=False)
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,

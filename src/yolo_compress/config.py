@@ -55,7 +55,9 @@ class ParityConfig(_Config):
     max_abs_diff: float | None = None  # allowed max |artifact - torch| on the raw output; None = by precision
 
     # per-precision defaults (FP16 moves box coordinates by a few hundredths of a pixel; INT8 by more)
-    DEFAULTS = {"fp32": (0.97, 0.05), "fp16": (0.90, 2.0), "mixed": (0.90, 2.0), "int8": (0.60, 50.0)}
+    # INT8: raw-output differences are not bounded (box coordinates of low-score anchors move by tens of
+    # pixels, e.g. 59 px at imgsz 320 on the reference v8n); the detections must match instead.
+    DEFAULTS = {"fp32": (0.97, 0.05), "fp16": (0.90, 2.0), "mixed": (0.90, 2.0), "int8": (0.80, float("inf"))}
 
     def thresholds(self, precision: str) -> tuple[float, float]:
         m, d = self.DEFAULTS.get(precision, self.DEFAULTS["fp32"])
@@ -134,3 +136,51 @@ class PruneConfig(_Config):
         if not 0 < self.max_layer_ratio < 1:
             raise ConfigError(f"max_layer_ratio {self.max_layer_ratio} is outside (0, 1)")
         _check_imgsz(self.imgsz)
+
+
+QUANT_BACKENDS = ("onnxruntime", "openvino", "tensorrt")
+QUANT_MODES = ("ptq", "dynamic", "fp16")
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile", "auto")
+
+
+@dataclass(frozen=True)
+class QuantConfig(_Config):
+    """How to quantize. ``ptq``: static INT8 calibrated on ``calib_images`` train images; ``dynamic``:
+    weight-only INT8 (ONNX Runtime); ``fp16``.
+    (QAT is not built yet.) ``max_drop`` (mAP50-95 points, e.g. 0.5) turns on accuracy-aware mixed precision: layer groups are kept
+    in float, most sensitive first, until the drop measured on ``control_images`` held-out *train* images
+    (never the val split we report on) is within it."""
+
+    backend: str = "openvino"
+    mode: str = "ptq"
+    data: str | None = None
+    imgsz: int = 640
+    calibration: str = "auto"  # minmax | entropy | percentile | auto (the backend's default)
+    calib_images: int = 300
+    max_drop: float | None = None  # mAP50-95 points; None = no accuracy control
+    control_images: int = 200
+    preset: str = "mixed"  # openvino: mixed (asymmetric activations) | performance (symmetric)
+    reduce_range: bool | None = None  # onnxruntime: 7-bit weights; None = on for CPUs without VNNI
+    ignore: tuple[str, ...] = ()  # layer names (e.g. model.22.cv2.0) kept in float
+    seed: int = 0
+    verify: bool = True
+
+    def __post_init__(self):
+        if self.backend not in QUANT_BACKENDS:
+            raise ConfigError(f"--backend '{self.backend}' is unknown; choose one of: {', '.join(QUANT_BACKENDS)}")
+        if self.mode not in QUANT_MODES:
+            raise ConfigError(f"--mode '{self.mode}' is unknown; choose one of: {', '.join(QUANT_MODES)}")
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ConfigError(f"--calibration '{self.calibration}' is unknown; choose one of: "
+                              f"{', '.join(CALIBRATION_METHODS)}")
+        if self.preset not in ("mixed", "performance"):
+            raise ConfigError(f"--preset '{self.preset}' is unknown; choose mixed or performance")
+        _check_imgsz(self.imgsz)
+        if self.mode == "ptq" and not self.data:
+            raise ConfigError(f"--mode {self.mode} needs calibration images: pass --data DATA.yaml (its train split)")
+        if self.max_drop is not None and self.mode != "ptq":
+            raise ConfigError("--max-drop (accuracy-aware mixed precision) applies to --mode ptq only")
+        if self.max_drop is not None and not 0 <= self.max_drop < 100:
+            raise ConfigError(f"--max-drop {self.max_drop} is invalid; give mAP50-95 points, e.g. 0.5")
+        if self.calib_images < 1 or self.control_images < 1:
+            raise ConfigError("--calib-images and --control-images must be at least 1")

@@ -20,4 +20,5 @@ def quiet_ultralytics(verbose: bool = False) -> None:
     """Lower Ultralytics' logger unless the user asked for verbose output."""
     import logging
 
-    logging.getLogger("ultralytics").setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in ("ultralytics", "nncf"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)

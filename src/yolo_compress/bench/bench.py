@@ -62,13 +62,18 @@ class BenchReport:
 
     def columns(self) -> list[str]:
         return ["artifact", "format", "runtime", "prec", "size MB", "params M", "GFLOPs", "mAP50", "mAP50-95",
-                "COCO mAP50-95", "p50 ms", "p90 ms", "vs first", "img/s (batch)", "peak RSS MB"]
+                "COCO mAP50-95", "p50 ms", "p90 ms", "vs first", "vs FP32 same runtime", "img/s (batch)", "peak RSS MB"]
 
     def table_rows(self) -> list[list[str]]:
         base = next((r.timing.p50_ms for r in self.rows if r.timing), None)
+        fp32 = {}  # runtime -> p50 of its first FP32 row
+        for r in self.rows:
+            if r.timing and r.precision == "fp32":
+                fp32.setdefault(r.runtime, r.timing.p50_ms)
         out = []
         for r in self.rows:
             e, t = r.eval, r.timing
+            same = fp32.get(r.runtime)
             out.append([
                 r.name, r.format, r.runtime, r.precision, f"{r.size_mb:.2f}",
                 "—" if r.params_m is None else f"{r.params_m:.3f}",
@@ -79,6 +84,7 @@ class BenchReport:
                 "—" if t is None else f"{t.p50_ms:.2f}",
                 "—" if t is None else f"{t.p90_ms:.2f}",
                 "—" if t is None or not base else f"{t.p50_ms / base:.2f}x",
+                "—" if t is None or not same else f"{t.p50_ms / same:.2f}x",
                 "—" if t is None else f"{t.throughput_ips:.1f} (b{t.throughput_batch})",
                 "—" if t is None else f"{t.peak_rss_mb:.0f}",
             ])

@@ -133,7 +133,7 @@ class Accumulator:
         self.stats["target_cls"].append(tcls)
         self.stats["target_img"].append(np.unique(tcls))
 
-    def result(self) -> EvalResult:
+    def result(self, coco: bool = True) -> EvalResult:
         from ultralytics.utils.metrics import DetMetrics
 
         metrics = DetMetrics(names=self.names)
@@ -145,7 +145,7 @@ class Accumulator:
                 metrics.stats[k] = [stats[k]]
             metrics.process()
             p, r, m50, m = (float(v) for v in metrics.mean_results())
-        c50, c = self._coco()
+        c50, c = self._coco() if coco else (float("nan"), float("nan"))
         return EvalResult(len(self.coco_images), int(len(stats["target_cls"])), p, r, m50, m, c50, c)
 
     def _coco(self) -> tuple[float, float]:
@@ -178,12 +178,18 @@ def evaluate(
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> EvalResult:
     """mAP of ``runner`` on a dataset split, batch 1, the one pre/post-processing path."""
-    acc = Accumulator(data.names)
     samples = data.samples(split, limit)
     if progress is not None:
         samples = progress(samples)
+    return evaluate_samples(runner, samples, data.names, imgsz, end2end)
+
+
+def evaluate_samples(runner: Callable[[np.ndarray], np.ndarray], samples: Iterable, names: dict[int, str], imgsz: int,
+                     end2end: bool = False, coco: bool = True) -> EvalResult:
+    """mAP of ``runner`` on given samples (e.g. held-out train images for accuracy-aware quantization)."""
+    acc = Accumulator(names)
     for s in samples:
         x, lbs = preprocess([s.image], imgsz)
         dets = postprocess(runner(x), lbs, end2end)[0]
         acc.add(dets, s.labels, s.shape)
-    return acc.result()
+    return acc.result(coco)

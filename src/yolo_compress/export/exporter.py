@@ -75,27 +75,35 @@ def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLik
         else:
             save_model(yolo, pt)
         produced = _ultralytics_export(pt, config)
-        art = inspect_artifact(produced)
-        report = None
-        if config.verify:
-            if images is None:
-                from ..demo import demo_images
+        return publish(produced, dest, pt, src, config.imgsz, config.verify, parity, images, threads)
 
-                images = demo_images()
-            report = check_parity(art, pt, images, config.imgsz, parity, threads=threads)
-        if report is not None and not report.passed:
-            failed = dest.with_name(f"{dest.stem}.parity-failed{dest.suffix}")
-            report = replace(report, artifact=str(failed), reference=str(src))
-            atomic_move(produced, failed)
-            write_report(report, _report_path(failed))
-            raise ParityError(f"export '{failed}' {report.summary()}", report)
-        try:
-            atomic_move(produced, dest)
-        except OSError as e:
-            raise InputError(f"cannot write '{dest}' ({e.strerror}); pass --out PATH somewhere writable") from None
-        if report is not None:
-            report = replace(report, artifact=str(dest), reference=str(src))
-            write_report(report, _report_path(dest))
+
+def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: bool = True,
+            parity: ParityConfig = ParityConfig(), images: Sequence[np.ndarray] | None = None,
+            threads: int | None = None) -> ExportResult:
+    """Parity-check ``produced`` (a scratch artifact) against ``pt``, then move it to ``dest`` atomically.
+    A failing artifact goes to ``<dest>.parity-failed`` instead, so an earlier ``dest`` is never replaced."""
+    art = inspect_artifact(produced)
+    report = None
+    if check:
+        if images is None:
+            from ..demo import demo_images
+
+            images = demo_images()
+        report = check_parity(art, pt, images, imgsz, parity, threads=threads)
+    if report is not None and not report.passed:
+        failed = dest.with_name(f"{dest.stem}.parity-failed{dest.suffix}")
+        report = replace(report, artifact=str(failed), reference=str(src))
+        atomic_move(produced, failed)
+        write_report(report, _report_path(failed))
+        raise ParityError(f"'{failed}' {report.summary()}", report)
+    try:
+        atomic_move(produced, dest)
+    except OSError as e:
+        raise InputError(f"cannot write '{dest}' ({e.strerror}); pass --out PATH somewhere writable") from None
+    if report is not None:
+        report = replace(report, artifact=str(dest), reference=str(src))
+        write_report(report, _report_path(dest))
     return ExportResult(inspect_artifact(dest), report)
 
 

@@ -1,0 +1,53 @@
+"""Calibration and control images for quantization, drawn from the *train* split.
+
+Calibration images set the INT8 ranges; control images (disjoint from them) measure the mAP drop that
+accuracy-aware mixed precision works against. Neither touches the val split, so the mAP we report on val
+is not tuned on. Both go through the one ``data.preprocess`` path used by the bench.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import DataSpec, Sample, preprocess, read_image, read_labels, label_path
+from ..errors import DataError
+
+LOG = logging.getLogger("yolo_compress")
+RECOMMENDED_CALIB = 300
+
+
+@dataclass(frozen=True)
+class QuantData:
+    calib: list[np.ndarray]  # preprocessed (1, 3, H, W) float32 tensors
+    control: list[Sample]
+    names: dict[int, str]
+    warnings: tuple[str, ...] = ()
+
+
+def split_train(spec: DataSpec, calib_images: int, control_images: int, imgsz: int, seed: int = 0,
+                need_control: bool = False) -> QuantData:
+    """Draw ``calib_images`` and (if asked) ``control_images`` disjoint train images, deterministically."""
+    files = spec.images("train")
+    if not files:
+        raise DataError(f"dataset '{spec.yaml_path}' has no train images for calibration; add images to its train split")
+    order = np.random.default_rng(seed).permutation(len(files))
+    n_control = min(control_images, len(files) // 2) if need_control else 0
+    control_idx = order[:n_control]
+    rest = order[n_control:]
+    calib_idx = rest[: min(calib_images, len(rest))]
+    warnings = []
+    if len(calib_idx) < min(calib_images, RECOMMENDED_CALIB):
+        warnings.append(f"only {len(calib_idx)} calibration images (asked {calib_images}); "
+                        f"{RECOMMENDED_CALIB}+ are recommended")
+    elif calib_images < RECOMMENDED_CALIB:
+        warnings.append(f"{calib_images} calibration images; {RECOMMENDED_CALIB}+ are recommended")
+    if need_control and n_control < control_images:
+        warnings.append(f"only {n_control} control images (asked {control_images}): the train split is small")
+    for w in warnings:
+        LOG.warning(w)
+    calib = [preprocess([read_image(files[i])], imgsz)[0] for i in calib_idx]
+    control = [Sample(files[i], read_image(files[i]), read_labels(label_path(files[i]))) for i in control_idx]
+    return QuantData(calib, control, spec.names, tuple(warnings))

@@ -1,0 +1,337 @@
+"""``quantize()``: FP32 export -> INT8 / FP16 artifact, parity-checked, with a report of what runs in INT8.
+
+Stages (each a function): export the FP32 model through Ultralytics (parity-checked), draw calibration
+and control images from the train split, quantize with the backend, optionally restore accuracy layer
+group by layer group (``max_drop``), then parity-check the result against the PyTorch model and move it
+into place atomically. The input checkpoint and any earlier artifact are never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..config import ExportConfig, ParityConfig, QuantConfig
+from ..errors import InputError, UnsupportedError
+from ..export.formats import Artifact
+
+LOG = logging.getLogger("yolo_compress")
+SUFFIX = {("onnxruntime", "ptq"): "_int8.onnx", ("onnxruntime", "dynamic"): "_dynint8.onnx",
+          ("onnxruntime", "fp16"): "_fp16.onnx", ("openvino", "ptq"): "_int8_openvino_model",
+          ("openvino", "fp16"): "_fp16_openvino_model"}
+
+
+@dataclass
+class QuantResult:
+    artifact: str
+    backend: str
+    mode: str
+    calibration: str | None = None
+    calib_images: int = 0
+    control_images: int = 0
+    warnings: list[str] = field(default_factory=list)
+    max_drop: float | None = None
+    control_map: dict[str, float] = field(default_factory=dict)  # fp32 / int8 (all layers) / final, on control
+    float_layers: list[str] = field(default_factory=list)  # groups kept float by the accuracy pass or --ignore
+    sensitivity: dict[str, float] = field(default_factory=dict)  # group -> mAP points recovered if kept float
+    runtime_ops: dict = field(default_factory=dict)
+    parity: dict | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        lines = [f"{self.mode} {self.backend}: {self.artifact}"]
+        if self.calib_images:
+            lines.append(f"  calibration: {self.calib_images} train images, {self.calibration}")
+        if self.control_map:
+            cm = self.control_map
+            lines.append("  control mAP50-95 (held-out train images): " +
+                         ", ".join(f"{k} {v:.4f}" for k, v in cm.items()))
+        if self.max_drop is not None:
+            kept = ", ".join(self.float_layers) if self.float_layers else "none"
+            lines.append(f"  kept in float for --max-drop {self.max_drop:g}: {kept}")
+        ro = self.runtime_ops
+        if ro:
+            lines.append(f"  runs in INT8: {ro.get('int8_convs', 0)} of {ro.get('int8_convs', 0) + ro.get('float_convs', 0)} "
+                         f"convolutions")
+        if self.parity:
+            lines.append(f"  parity: {self.parity['matched']}/{self.parity['reference_detections']} detections "
+                         f"matched, max |diff| {self.parity['max_abs_diff']:.3g}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _check_backend(cfg: QuantConfig) -> None:
+    if cfg.backend == "tensorrt":
+        import torch
+
+        raise UnsupportedError(
+            "--backend tensorrt needs an NVIDIA GPU and the tensorrt package"
+            + (" (no CUDA GPU here)" if not torch.cuda.is_available() else " (tensorrt is not installed)")
+            + "; use --backend onnxruntime or openvino on this machine")
+    mod = {"onnxruntime": "onnxruntime.quantization", "openvino": "nncf"}[cfg.backend]
+    try:
+        __import__(mod)
+    except ImportError:
+        raise UnsupportedError(f"--backend {cfg.backend} needs the '{mod.split('.')[0]}' package, which is not "
+                               f"installed; pip install it or pick another backend") from None
+    if cfg.backend == "openvino" and cfg.mode == "dynamic":
+        raise UnsupportedError("--mode dynamic is ONNX Runtime's (ConvInteger); NNCF's weight-only compression "
+                               "covers MatMul layers, and YOLO is convolutions: use --backend onnxruntime or --mode ptq")
+
+
+def default_output(model: Path, cfg: QuantConfig) -> Path:
+    return model.parent / f"{model.stem}{SUFFIX[(cfg.backend, cfg.mode)]}"
+
+
+def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLike | None = None,
+             threads: int | None = None, console=None) -> QuantResult:
+    """Quantize ``model`` (an Ultralytics .pt) as ``config`` says; returns what was done and measured."""
+    from ..data import load_data
+    from ..models import load_model
+
+    _check_backend(config)
+    src = Path(model)
+    load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
+    spec = load_data(config.data, splits=("train",)) if config.data else None
+    dest = Path(out) if out else default_output(src, config)
+    if dest.resolve() == src.resolve():
+        raise InputError(f"--out '{dest}' is the input model; give another path")
+    if not os.access(dest.parent if dest.parent.exists() else Path.cwd(), os.W_OK):
+        raise InputError(f"output folder '{dest.parent}' is not writable; pass --out PATH somewhere writable")
+    with tempfile.TemporaryDirectory(prefix="yc-quant-") as tmp:
+        tmp = Path(tmp)
+        pt = tmp / f"{dest.stem.removesuffix('_openvino_model')}.pt"
+        shutil.copy2(src, pt)
+        if config.mode == "fp16":
+            return _fp16(pt, src, dest, config, threads, tmp)
+        fmt = "onnx" if config.backend == "onnxruntime" else "openvino"
+        fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads)
+        if config.mode == "dynamic":
+            res, produced = _ort_dynamic(fp32, tmp, config)
+            images = None
+        else:
+            from .calib import split_train
+
+            qd = split_train(spec, config.calib_images, config.control_images, config.imgsz, config.seed,
+                             need_control=config.max_drop is not None)
+            res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
+                              len(qd.control), list(qd.warnings), config.max_drop)
+            runner = _ort_ptq if config.backend == "onnxruntime" else _ov_ptq
+            produced = runner(fp32, tmp, qd, config, res, threads, console)
+            images = [s.image for s in qd.control[:8]] or None
+        return _finish(produced, dest, pt, src, config, res, images, threads)
+
+
+def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads) -> Path:
+    from ..export.exporter import export
+
+    dest = tmp / ("fp32.onnx" if fmt == "onnx" else "fp32_openvino_model")
+    return export(pt, ExportConfig(format=fmt, imgsz=imgsz), out=dest, threads=threads).artifact.path
+
+
+def _finish(produced: Path, dest: Path, pt: Path, src: Path, cfg: QuantConfig, res: QuantResult, images,
+            threads) -> QuantResult:
+    from ..export.exporter import publish
+
+    if cfg.backend == "onnxruntime":
+        from .onnxrt import runtime_ops
+        res.runtime_ops = runtime_ops(produced)
+    else:
+        from .openvino import runtime_ops
+        res.runtime_ops = runtime_ops(next(produced.glob("*.xml")))
+    published = publish(produced, dest, pt, src, cfg.imgsz, cfg.verify, ParityConfig(), images, threads)
+    res.artifact = str(published.artifact.path)
+    res.parity = published.parity.as_dict() if published.parity else None
+    _write_report(res, published.artifact)
+    return res
+
+
+def report_path(artifact: Artifact | Path) -> Path:
+    p = artifact.path if isinstance(artifact, Artifact) else Path(artifact)
+    return p / "quant.json" if p.is_dir() else Path(f"{p}.quant.json")
+
+
+def _write_report(res: QuantResult, art: Artifact) -> None:
+    from ..io import atomic_write_text
+
+    atomic_write_text(report_path(art), json.dumps(res.as_dict(), indent=2, default=str))
+
+
+# ------------------------------------------------------------------------------------------- modes
+def _fp16(pt: Path, src: Path, dest: Path, cfg: QuantConfig, threads, tmp: Path) -> QuantResult:
+    from ..export.exporter import export
+
+    fmt = "onnx" if cfg.backend == "onnxruntime" else "openvino"
+    scratch = tmp / ("fp16.onnx" if fmt == "onnx" else "fp16_openvino_model")
+    r = export(pt, ExportConfig(format=fmt, imgsz=cfg.imgsz, half=True, verify=False), out=scratch, threads=threads)
+    res = QuantResult(str(dest), cfg.backend, "fp16")
+    res.warnings.append("FP16 halves the file; on a CPU without native FP16 the runtime converts back to FP32, "
+                        "so expect no speed-up (measure it with bench)")
+    return _finish(r.artifact.path, dest, pt, src, cfg, res, None, threads)
+
+
+def _ort_dynamic(fp32: Path, tmp: Path, cfg: QuantConfig) -> tuple[QuantResult, Path]:
+    import onnx
+
+    from . import onnxrt
+
+    pre = onnxrt.preprocess_for_quant(fp32, tmp / "pre.onnx")
+    groups, decode = onnxrt.node_groups(onnx.load(str(pre), load_external_data=False))
+    out = onnxrt.dynamic_int8(pre, tmp / "dyn.onnx", decode + _ignored(groups, cfg.ignore))
+    onnxrt.copy_metadata(fp32, out)
+    res = QuantResult(str(out), cfg.backend, "dynamic", float_layers=list(cfg.ignore))
+    res.warnings.append("dynamic INT8 quantizes activations at run time (ConvInteger): ONNX Runtime runs it "
+                        "slower than FP32 on x86 CPUs; it is here for comparison, use --mode ptq to ship")
+    return res, out
+
+
+def _ignored(groups: dict[str, list[str]], names: Sequence[str]) -> list[str]:
+    """Node names of the groups the user asked to keep float (``model.22.cv2.0`` matches its convs)."""
+    out = []
+    for n in names:
+        hits = [g for g in groups if g == n or g.startswith(n + ".")]
+        if not hits:
+            raise InputError(f"--ignore '{n}' matches no layer group; valid names look like "
+                             f"{', '.join(list(groups)[:3])} (see 'yolo-compress info --layers')")
+        for g in hits:
+            out += groups[g]
+    return out
+
+
+def _control_map(runner_factory: Callable, qd, imgsz: int) -> float:
+    from ..bench.evaluator import evaluate_samples
+
+    return evaluate_samples(runner_factory(), qd.control, qd.names, imgsz, coco=False).map50_95
+
+
+def coarse_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Groups for the sensitivity search: a backbone/neck module each, and one per Detect branch and level
+    (``model.22.cv2.0``: the three convs predicting level-0 boxes)."""
+    out: dict[str, list[str]] = {}
+    for g, nodes in groups.items():
+        parts = g.split(".")
+        key = ".".join(parts[:4]) if len(parts) > 3 else g
+        out.setdefault(key, []).extend(nodes)
+    return out
+
+
+def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
+    import onnx
+
+    from ..bench.runtimes import OrtRunner
+    from ..export.formats import inspect_artifact
+    from . import onnxrt
+
+    pre = onnxrt.preprocess_for_quant(fp32, tmp / "pre.onnx")
+    groups, decode = onnxrt.node_groups(onnx.load(str(pre), load_external_data=False))
+    groups = coarse_groups(groups)
+    fixed = decode + _ignored(groups, cfg.ignore)
+    cache = tmp / f"calib-{cfg.calibration}.json"
+    n = [0]
+
+    def build(float_groups: Sequence[str]) -> Path:
+        n[0] += 1
+        out = tmp / f"int8-{n[0]}.onnx"
+        nodes = fixed + [x for g in float_groups for x in groups[g]]
+        onnxrt.static_int8(pre, out, qd.calib, cfg.calibration, cfg.reduce_range, nodes, cache)
+        onnxrt.copy_metadata(fp32, out)
+        return out
+
+    def score(path: Path) -> float:
+        return _control_map(lambda: OrtRunner(inspect_artifact(path), threads), qd, cfg.imgsz)
+
+    full = build([])
+    res.float_layers = list(cfg.ignore)
+    if cfg.max_drop is None:
+        return full
+    candidates = [g for g in groups if g not in cfg.ignore and not any(g.startswith(i + ".") for i in cfg.ignore)]
+    chosen = _greedy(score(fp32), score(full), candidates, build, score, cfg.max_drop / 100, res, console)
+    return chosen
+
+
+def _greedy(base: float, full_score: float, candidates: list[str], build, score, max_drop: float,
+            res: QuantResult, console=None):
+    """Accuracy-aware mixed precision: rank groups by the mAP recovered when each alone stays float, then keep
+    groups float, most helpful first, until the control drop is within ``max_drop``."""
+    from ..progress import progress_bar
+
+    res.control_map = {"fp32": base, "int8": full_score}
+    if base - full_score <= max_drop:
+        res.control_map["final"] = full_score
+        return build([])
+    gains = {}
+    with progress_bar("layer sensitivity", len(candidates), console) as bar:
+        for g in bar(candidates):
+            gains[g] = score(build([g])) - full_score
+    res.sensitivity = {g: round(100 * v, 3) for g, v in sorted(gains.items(), key=lambda kv: -kv[1])}
+    order = [g for g, _ in sorted(gains.items(), key=lambda kv: -kv[1])]
+    # smallest k such that the k most helpful groups in float meet the bound: bisection (gains are close to
+    # monotone in k), a handful of evaluations instead of one per group
+    tried: dict[int, tuple[float, Path]] = {}
+
+    def at(k: int) -> float:
+        if k not in tried:
+            path = build(order[:k])
+            tried[k] = (score(path), path)
+        return tried[k][0]
+
+    lo, hi = 1, len(order)
+    if base - at(hi) > max_drop:
+        res.warnings.append(f"even with every layer group in float the control drop is {100 * (base - at(hi)):.2f} "
+                            f"points (> --max-drop {100 * max_drop:g}); kept all in float")
+        lo = hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if base - at(mid) <= max_drop:
+            hi = mid
+        else:
+            lo = mid + 1
+    at(lo)
+    final, best_path = tried[lo]
+    floats = order[:lo]
+    res.float_layers = res.float_layers + floats
+    res.control_map["final"] = final
+    return best_path
+
+
+def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
+    from ..bench.evaluator import evaluate_samples
+    from ..export.formats import inspect_artifact
+    from ..bench.runtimes import OpenVinoRunner
+    from . import openvino as ovq
+
+    xml = next(fp32.glob("*.xml"))
+    model = ovq.read(xml)
+    groups, decode = ovq.node_groups(model)
+    groups = coarse_groups(groups)
+    fixed = decode + _ignored(groups, cfg.ignore)
+    res.float_layers = list(cfg.ignore)
+    out = tmp / "int8_openvino_model"
+    out.mkdir()
+    if cfg.max_drop is None:
+        q = ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed)
+    else:
+        def metric(compiled, data) -> float:
+            return evaluate_samples(lambda x: compiled(x)[0], data, qd.names, cfg.imgsz, coco=False).map50_95
+
+        q = ovq.accuracy_controlled(model, qd.calib, qd.control, metric, cfg.max_drop / 100, cfg.calibration,
+                                    cfg.preset, fixed)
+    name = Path(res.artifact).name.removesuffix("_openvino_model").removesuffix("_int8") + ".xml"
+    ovq.save(q, out / name)
+    shutil.copy2(fp32 / "metadata.yaml", out / "metadata.yaml")
+    if cfg.max_drop is not None:
+        res.control_map = {
+            "fp32": _control_map(lambda: OpenVinoRunner(inspect_artifact(fp32), threads), qd, cfg.imgsz),
+            "final": _control_map(lambda: OpenVinoRunner(inspect_artifact(out), threads), qd, cfg.imgsz)}
+        floats = ovq.runtime_ops(out / name)["float_conv_names"]
+        kept = sorted({g for g, ops in groups.items() for o in ops for f in floats if o in f.split(",")})
+        res.float_layers = sorted(set(res.float_layers) | set(kept))
+    return out

@@ -1,0 +1,118 @@
+"""Quantization on the shipped reference YOLOv8n at a small image size (real ONNX Runtime, OpenVINO, NNCF;
+nothing mocked). Calibration/control images come from a train split made of the shipped images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from yolo_compress.api import QuantConfig, inspect_artifact, quantize
+from yolo_compress.errors import ConfigError, DataError, UnsupportedError
+
+IMGSZ = 128
+
+
+@pytest.fixture(scope="module")
+def qdata(tmp_path_factory, default_data) -> Path:
+    """A data YAML whose train split is the shipped images (60): calibration and control come from it."""
+    d = tmp_path_factory.mktemp("qdata")
+    imgs = (default_data.parent / "images" / "val").resolve()
+    y = d / "data.yaml"
+    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_ptq_runs_passes_parity_and_reports_int8_ops(backend, default_model, qdata, tmp_path):
+    before = _sha(default_model)
+    out = tmp_path / ("m_int8.onnx" if backend == "onnxruntime" else "m_int8_openvino_model")
+    res = quantize(default_model, QuantConfig(backend=backend, data=str(qdata), imgsz=IMGSZ, calib_images=16), out,
+                   threads=2)
+    art = inspect_artifact(out)
+    assert art.precision == "int8" and art.imgsz == IMGSZ and art.names  # metadata survives quantization
+    assert res.parity["passed"] and res.parity["reference_detections"] > 0
+    assert res.runtime_ops["int8_convs"] >= 60  # v8n has 64 convs; only the fixed DFL conv stays float
+    assert res.calib_images == 16 and any("recommended" in w for w in res.warnings)
+    report = json.loads((out / "quant.json" if out.is_dir() else Path(f"{out}.quant.json")).read_text())
+    assert report["runtime_ops"]["int8_convs"] == res.runtime_ops["int8_convs"]
+    assert _sha(default_model) == before
+
+
+@pytest.mark.parametrize("backend,mode,precision", [("onnxruntime", "dynamic", "int8"), ("onnxruntime", "fp16", "fp16"),
+                                                    ("openvino", "fp16", "fp16")])
+def test_other_modes_run_and_pass_parity(backend, mode, precision, default_model, tmp_path):
+    out = tmp_path / ("m.onnx" if backend == "onnxruntime" else "m_openvino_model")
+    res = quantize(default_model, QuantConfig(backend=backend, mode=mode, imgsz=IMGSZ), out, threads=2)
+    assert inspect_artifact(out).precision == precision
+    assert res.parity["passed"]
+    assert res.warnings  # the honest note about CPU speed
+
+
+def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdata, tmp_path):
+    # 2 calibration images and 8-bit weights (saturating on AVX2): a quantization that costs accuracy
+    common = dict(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=2, control_images=24,
+                  reduce_range=False)
+    strict = quantize(default_model, QuantConfig(max_drop=0.0, **common), tmp_path / "strict.onnx", threads=2)
+    # (this deliberately poor quantization fails the parity check, as it should: skip it for the loose run)
+    loose = quantize(default_model, QuantConfig(max_drop=99.0, verify=False, **common), tmp_path / "loose.onnx",
+                     threads=2)
+    assert loose.float_layers == [] and loose.runtime_ops["float_convs"] == 1  # only the DFL conv
+    cm = strict.control_map
+    assert cm["fp32"] - cm["int8"] > 0, "INT8 costs nothing on the control set: the test cannot exercise the pass"
+    assert strict.float_layers, "max-drop 0 must keep at least one layer group in float"
+    assert strict.sensitivity and set(strict.float_layers) <= set(strict.sensitivity)
+    assert cm["fp32"] - cm["final"] <= 0 or strict.warnings
+    assert strict.runtime_ops["float_convs"] > loose.runtime_ops["float_convs"]
+
+
+def test_ignore_keeps_named_group_float(default_model, qdata, tmp_path):
+    res = quantize(default_model, QuantConfig(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=8,
+                                              ignore=("model.22.cv3",)), tmp_path / "m.onnx", threads=2)
+    assert res.runtime_ops["float_convs"] == 1 + 9  # DFL + the 3 convs of each of the 3 class branches
+    with pytest.raises(Exception, match="matches no layer group"):
+        quantize(default_model, QuantConfig(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=8,
+                                            ignore=("model.99",)), tmp_path / "x.onnx")
+
+
+def test_bad_input_one_line_and_nothing_lost(default_model, qdata, tmp_path):
+    existing = tmp_path / "m_int8.onnx"
+    existing.write_bytes(b"earlier artifact")
+    empty = tmp_path / "empty"
+    (empty / "images").mkdir(parents=True)
+    (empty / "data.yaml").write_text("train: images\nval: images\nnames: {0: a, 1: b, 2: c}\n")
+    with pytest.raises(DataError, match="holds no images"):
+        quantize(default_model, QuantConfig(backend="onnxruntime", data=str(empty / "data.yaml"), imgsz=IMGSZ), existing)
+    with pytest.raises(DataError, match="not found"):
+        quantize(default_model, QuantConfig(backend="onnxruntime", data=str(tmp_path / "nope.yaml"), imgsz=IMGSZ),
+                 existing)
+    with pytest.raises(UnsupportedError, match="tensorrt"):
+        quantize(default_model, QuantConfig(backend="tensorrt", data=str(qdata), imgsz=IMGSZ), existing)
+    with pytest.raises(UnsupportedError, match="dynamic"):
+        quantize(default_model, QuantConfig(backend="openvino", mode="dynamic", imgsz=IMGSZ), existing)
+    with pytest.raises(ConfigError, match="--data"):
+        QuantConfig(backend="onnxruntime", mode="ptq")
+    assert existing.read_bytes() == b"earlier artifact"
+    r = run_cli("quantize", str(default_model), "--backend", "tensorrt", "--data", str(qdata), "--imgsz", "128",
+                "--out", str(existing))
+    assert r.returncode != 0 and r.stderr.count("\n") == 1 and "tensorrt" in r.stderr
+    r = run_cli("quantize", str(default_model), "--data", str(empty / "data.yaml"), "--imgsz", "128", "--out",
+                str(existing))
+    assert r.returncode != 0 and r.stderr.count("\n") == 1 and "holds no images" in r.stderr
+    assert existing.read_bytes() == b"earlier artifact"
+
+
+def test_cli_quantize_prints_summary(default_model, qdata, tmp_path):
+    out = tmp_path / "m_int8_openvino_model"
+    r = run_cli("quantize", str(default_model), "--backend", "openvino", "--data", str(qdata), "--imgsz", "128",
+                "--calib-images", "8", "--out", str(out), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert "runs in INT8" in r.stdout and "parity" in r.stdout
+    assert (out / "quant.json").exists() and list(out.glob("*.xml"))
