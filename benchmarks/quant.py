@@ -56,6 +56,8 @@ def main() -> None:
         "ort-dynamic": (QuantConfig(backend="onnxruntime", mode="dynamic", imgsz=a.imgsz), "ort_dynamic.onnx",
                         "ours ORT dynamic INT8"),
         "ort-fp16": (QuantConfig(backend="onnxruntime", mode="fp16", imgsz=a.imgsz), "ort_fp16.onnx", "ours ORT FP16"),
+        "ort-qat": (q(backend="onnxruntime", mode="qat", qat_epochs=2), "ort_qat_int8.onnx",
+                    "ours ORT QAT (2 ep, lr0 1e-5) -> INT8"),
         "ov-auto": (q(backend="openvino"), "ov_int8_openvino_model", "ours OV INT8 PTQ (NNCF default ranges)"),
         "ov-auto-s1": (q(backend="openvino", seed=1), "ov_s1_int8_openvino_model", "ours OV INT8 PTQ (calib seed 1)"),
         "ov-auto-s2": (q(backend="openvino", seed=2), "ov_s2_int8_openvino_model", "ours OV INT8 PTQ (calib seed 2)"),
@@ -68,6 +70,18 @@ def main() -> None:
         "ov-fp16": (QuantConfig(backend="openvino", mode="fp16", imgsz=a.imgsz), "ov_fp16_openvino_model",
                     "ours OV FP16"),
     }
+    # the fair baseline for QAT: the input trained for the same 2 epochs in FP32 (same lr), then the same PTQ
+    from yolo_compress.train import FinetuneConfig, finetune
+
+    base_run = (a.out / "ft-baseline-2ep").resolve()
+    base_pt = base_run / "weights" / "last.pt"
+    base_done = (base_run / "results.csv").exists() and len((base_run / "results.csv").read_text().splitlines()) > 2
+    if not base_done and (not a.only or "ort-qat-baseline" in a.only):
+        finetune(a.model, data, FinetuneConfig(epochs=2, imgsz=a.imgsz, lr0=1e-5, lrf=0.1, warmup_epochs=0.0),
+                 base_run, resume=base_pt.exists())
+    if base_pt.exists():
+        ours["ort-qat-baseline"] = (q(backend="onnxruntime", calibration="minmax"), "ort_ft2ep_int8.onnx",
+                                    "input + same 2 ep FP32 fine-tune, then ours ORT INT8 PTQ")
     only = [k for k in a.only.split(",") if k]
     summaries = {}
     for key, (cfg, name, _) in ours.items():
@@ -76,7 +90,7 @@ def main() -> None:
         if (only and key not in only) or rep.exists():
             continue
         print(f"== {key}", flush=True)
-        res = quantize(a.model, cfg, dest, threads=2)
+        res = quantize(base_pt if key == "ort-qat-baseline" else a.model, cfg, dest, threads=2)
         print(res.summary(), flush=True)
     for key, (cfg, name, _) in ours.items():
         dest = a.out / name

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("model", help="Ultralytics .pt checkpoint")
     p.add_argument("--backend", default="openvino", help="onnxruntime | openvino (default openvino)")
-    p.add_argument("--mode", default="ptq", help="ptq (static INT8) | dynamic | fp16 (default ptq)")
+    p.add_argument("--mode", default="ptq", help="ptq (static INT8) | qat | dynamic | fp16 (default ptq)")
     p.add_argument("--data", help="data YAML: calibration and control images come from its train split")
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--calibration", default="auto", help="minmax | entropy | percentile | auto")
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reduce-range", choices=["auto", "on", "off"], default="auto",
                    help="onnxruntime: 7-bit weights (auto: on for CPUs without VNNI)")
     p.add_argument("--ignore", default="", help="comma-separated layer groups kept in float, e.g. model.22.cv3.0")
+    p.add_argument("--qat-epochs", type=int, default=1, help="qat: fake-quant fine-tuning epochs")
+    p.add_argument("--qat-lr0", type=float, default=1e-5, help="qat: initial learning rate")
     p.add_argument("--out", help="output file/folder (default: beside the model)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity check")
     p.add_argument("--seed", type=int, default=0)
@@ -185,7 +187,7 @@ def _run(args, console) -> int:
                               control_images=args.control_images, preset=args.preset,
                               reduce_range={"auto": None, "on": True, "off": False}[args.reduce_range],
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
-                              verify=not args.no_verify)
+                              qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify)
         res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
         console.print(res.summary(), highlight=False)
         return 0

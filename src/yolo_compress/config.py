@@ -139,15 +139,16 @@ class PruneConfig(_Config):
 
 
 QUANT_BACKENDS = ("onnxruntime", "openvino", "tensorrt")
-QUANT_MODES = ("ptq", "dynamic", "fp16")
+QUANT_MODES = ("ptq", "dynamic", "fp16", "qat")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile", "auto")
 
 
 @dataclass(frozen=True)
 class QuantConfig(_Config):
     """How to quantize. ``ptq``: static INT8 calibrated on ``calib_images`` train images; ``dynamic``:
-    weight-only INT8 (ONNX Runtime); ``fp16``.
-    (QAT is not built yet.) ``max_drop`` (mAP50-95 points, e.g. 0.5) turns on accuracy-aware mixed precision: layer groups are kept
+    weight-only INT8 (ONNX Runtime); ``fp16``;
+    ``qat``: fake-quant fine-tuning for ``qat_epochs`` (Ultralytics' trainer, its augmentation and
+    val), then the same static INT8 as ``ptq`` on the trained weights. ``max_drop`` (mAP50-95 points, e.g. 0.5) turns on accuracy-aware mixed precision: layer groups are kept
     in float, most sensitive first, until the drop measured on ``control_images`` held-out *train* images
     (never the val split we report on) is within it."""
 
@@ -162,6 +163,10 @@ class QuantConfig(_Config):
     preset: str = "mixed"  # openvino: mixed (asymmetric activations) | performance (symmetric)
     reduce_range: bool | None = None  # onnxruntime: 7-bit weights; None = on for CPUs without VNNI
     ignore: tuple[str, ...] = ()  # layer names (e.g. model.22.cv2.0) kept in float
+    qat_epochs: int = 1
+    qat_lr0: float = 1e-5  # the reference model ended its training near 1.4e-5; 0.002 un-trains it for epochs
+    qat_batch: int = 16
+    workers: int = 2
     seed: int = 0
     verify: bool = True
 
@@ -176,11 +181,13 @@ class QuantConfig(_Config):
         if self.preset not in ("mixed", "performance"):
             raise ConfigError(f"--preset '{self.preset}' is unknown; choose mixed or performance")
         _check_imgsz(self.imgsz)
-        if self.mode == "ptq" and not self.data:
+        if self.mode in ("ptq", "qat") and not self.data:
             raise ConfigError(f"--mode {self.mode} needs calibration images: pass --data DATA.yaml (its train split)")
         if self.max_drop is not None and self.mode != "ptq":
             raise ConfigError("--max-drop (accuracy-aware mixed precision) applies to --mode ptq only")
         if self.max_drop is not None and not 0 <= self.max_drop < 100:
             raise ConfigError(f"--max-drop {self.max_drop} is invalid; give mAP50-95 points, e.g. 0.5")
+        if self.qat_epochs < 1 or not 0 < self.qat_lr0 < 1 or self.qat_batch < 1:
+            raise ConfigError("--qat-epochs and --qat-batch must be >= 1 and --qat-lr0 in (0, 1)")
         if self.calib_images < 1 or self.control_images < 1:
             raise ConfigError("--calib-images and --control-images must be at least 1")

@@ -112,12 +112,13 @@ class FinetuneConfig(_Config):
         return {k: v for k, v in self.as_dict().items() if k != "sparsity"}
 
 
-def finetune(model: str | os.PathLike, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
-             resume: bool = False) -> Path:
+def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
+             resume: bool = False, trainer=None) -> Path:
     """Fine-tune a (pruned) checkpoint keeping its architecture. Returns the path of ``best.pt``.
 
     Runs go to ``out_dir`` (Ultralytics' ``weights/last.pt`` / ``best.pt``); with ``resume=True`` an
-    interrupted run continues from ``last.pt``.
+    interrupted run continues from ``last.pt``. ``model`` is a checkpoint path or an Ultralytics ``YOLO``
+    object (e.g. one whose network was prepared for quantization-aware training).
     """
     from .data import load_data
     from .models import load_model
@@ -126,13 +127,13 @@ def finetune(model: str | os.PathLike, data: str | os.PathLike, cfg: FinetuneCon
     last = out / "weights" / "last.pt"
     spec = load_data(data, splits=("train", "val"))
     data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
-    trainer = _trainer_for(cfg.sparsity)
+    trainer = trainer or _trainer_for(cfg.sparsity)
     if resume and last.exists():
         y = load_model(last)
         y.train(trainer=trainer, resume=True, data=str(data_yaml), device=cfg.device,
                 workers=cfg.workers)
     else:
-        y = load_model(model)
+        y = model if hasattr(model, "model") and hasattr(model, "train") else load_model(model)
         y.train(trainer=trainer, data=str(data_yaml), project=str(out.parent), name=out.name,
                 exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.ultralytics_args())
     best = out / "weights" / "best.pt"

@@ -7,7 +7,6 @@ is not tuned on. Both go through the one ``data.preprocess`` path used by the be
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +14,6 @@ import numpy as np
 from ..data import DataSpec, Sample, preprocess, read_image, read_labels, label_path
 from ..errors import DataError
 
-LOG = logging.getLogger("yolo_compress")
 RECOMMENDED_CALIB = 300
 
 
@@ -46,8 +44,6 @@ def split_train(spec: DataSpec, calib_images: int, control_images: int, imgsz: i
         warnings.append(f"{calib_images} calibration images; {RECOMMENDED_CALIB}+ are recommended")
     if need_control and n_control < control_images:
         warnings.append(f"only {n_control} control images (asked {control_images}): the train split is small")
-    for w in warnings:
-        LOG.warning(w)
     calib = [preprocess([read_image(files[i])], imgsz)[0] for i in calib_idx]
     control = [Sample(files[i], read_image(files[i]), read_labels(label_path(files[i]))) for i in control_idx]
     return QuantData(calib, control, spec.names, tuple(warnings))

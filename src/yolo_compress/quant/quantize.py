@@ -22,7 +22,8 @@ from ..errors import InputError, UnsupportedError
 from ..export.formats import Artifact
 
 LOG = logging.getLogger("yolo_compress")
-SUFFIX = {("onnxruntime", "ptq"): "_int8.onnx", ("onnxruntime", "dynamic"): "_dynint8.onnx",
+SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_int8_openvino_model",
+          ("onnxruntime", "ptq"): "_int8.onnx", ("onnxruntime", "dynamic"): "_dynint8.onnx",
           ("onnxruntime", "fp16"): "_fp16.onnx", ("openvino", "ptq"): "_int8_openvino_model",
           ("openvino", "fp16"): "_fp16_openvino_model"}
 
@@ -42,6 +43,7 @@ class QuantResult:
     sensitivity: dict[str, float] = field(default_factory=dict)  # group -> mAP points recovered if kept float
     runtime_ops: dict = field(default_factory=dict)
     parity: dict | None = None
+    qat: dict | None = None  # QAT: epochs, lr, the training run folder, its last val mAP
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +66,9 @@ class QuantResult:
         if self.parity:
             lines.append(f"  parity: {self.parity['matched']}/{self.parity['reference_detections']} detections "
                          f"matched, max |diff| {self.parity['max_abs_diff']:.3g}")
+        if self.qat:
+            lines.append(f"  QAT: {self.qat['epochs']} epoch(s) at lr0 {self.qat['lr0']:g}, run in {self.qat['run']}; "
+                         f"the INT8 model is the static quantization of the QAT weights (parity is against them)")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -100,7 +105,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
     _check_backend(config)
     src = Path(model)
     load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
-    spec = load_data(config.data, splits=("train",)) if config.data else None
+    spec = load_data(config.data, splits=("train", "val") if config.mode == "qat" else ("train",)) if config.data else None
     dest = Path(out) if out else default_output(src, config)
     if dest.resolve() == src.resolve():
         raise InputError(f"--out '{dest}' is the input model; give another path")
@@ -113,6 +118,9 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         if config.mode == "fp16":
             return _fp16(pt, src, dest, config, threads, tmp)
         fmt = "onnx" if config.backend == "onnxruntime" else "openvino"
+        qat_info = None
+        if config.mode == "qat":
+            pt, qat_info = _qat_train(pt, spec, config, dest, tmp)
         fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads)
         if config.mode == "dynamic":
             res, produced = _ort_dynamic(fp32, tmp, config)
@@ -124,10 +132,50 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
                              need_control=config.max_drop is not None)
             res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
                               len(qd.control), list(qd.warnings), config.max_drop)
+            if qat_info:
+                res.qat = qat_info
             runner = _ort_ptq if config.backend == "onnxruntime" else _ov_ptq
             produced = runner(fp32, tmp, qd, config, res, threads, console)
             images = [s.image for s in qd.control[:8]] or None
         return _finish(produced, dest, pt, src, config, res, images, threads)
+
+
+def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple[Path, dict]:
+    """Fake-quant fine-tuning through Ultralytics' trainer; returns a plain checkpoint of the trained float
+    weights (BN folded). The run folder sits beside the output (``.<name>.qat``) so an interrupted run
+    resumes when the same command is given again."""
+    from ..models import load_model, save_model
+    from ..train import FinetuneConfig, KeepArchitectureTrainer, finetune
+    from . import qat
+    from .calib import split_train
+    from .onnxrt import cpu_has_vnni
+
+    run = (dest.parent / f".{dest.name}.qat").resolve()
+    last = run / "weights" / "last.pt"
+    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.qat_epochs
+    ft = FinetuneConfig(epochs=cfg.qat_epochs, imgsz=cfg.imgsz, batch=cfg.qat_batch, lr0=cfg.qat_lr0, lrf=0.1,
+                        warmup_epochs=0.0, workers=cfg.workers, seed=cfg.seed)
+    if not (last.exists() and done):
+        if last.exists():
+            finetune(last, spec.yaml_path, ft, run, resume=True, trainer=KeepArchitectureTrainer)
+        else:
+            y = load_model(pt)
+            reduce = (not cpu_has_vnni()) if cfg.reduce_range is None else cfg.reduce_range
+            y.model = qat.prepare(y.model, 63 if reduce else 127)
+            calib = split_train(spec, cfg.calib_images, 0, cfg.imgsz, cfg.seed).calib
+            qat.calibrate(y.model, calib)
+            finetune(y, spec.yaml_path, ft, run, trainer=KeepArchitectureTrainer)
+    y = load_model(last)
+    if not qat.count(y.model):
+        raise InputError(f"QAT run '{run}' holds no fake-quant model; delete the folder and run again")
+    qat.strip(y.model)
+    out = save_model(y, tmp / pt.name)
+    rows = (run / "results.csv").read_text().splitlines()
+    head, vals = rows[0].split(","), rows[-1].split(",")
+    m = {k.strip(): v for k, v in zip(head, vals)}
+    info = {"epochs": cfg.qat_epochs, "lr0": cfg.qat_lr0, "run": str(run),
+            "val_map50_95_fake_quant": float(m.get("metrics/mAP50-95(B)", "nan"))}
+    return out, info
 
 
 def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads) -> Path:
