@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .bench.bench import BenchReport, bench
-from .config import BenchConfig, ExportConfig, ParityConfig, PruneConfig, QuantConfig
+from .config import BenchConfig, DistillConfig, ExportConfig, ParityConfig, PruneConfig, QuantConfig
 from .demo import run_demo
 from .export.exporter import ExportResult, export, verify
 from .export.formats import Artifact, inspect_artifact, list_formats
@@ -12,6 +12,8 @@ from .data import load_data
 from .models import load_model, model_info, save_model
 from .prune import PruneResult, list_criteria, prune, prune_checkpoint
 from .quant import QuantResult, quantize
+from .distill.distill import distill
+from .distill.losses import list_losses
 from .train import FinetuneConfig, KeepArchitectureTrainer, finetune
 
 __all__ = [
@@ -19,4 +21,5 @@ __all__ = [
     "inspect_artifact", "list_formats", "list_runtimes", "load_data", "load_model", "model_info", "run_demo",
     "save_model", "verify", "PruneConfig", "PruneResult", "list_criteria", "prune", "prune_checkpoint",
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
+    "DistillConfig", "distill", "list_losses",
 ]

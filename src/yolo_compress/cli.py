@@ -61,6 +61,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int)
 
+    p = sub.add_parser("distill", help="train a student with a frozen teacher (our KD losses, Ultralytics' trainer)")
+    _add_common(p)
+    p.add_argument("student", help="student .pt (e.g. a pruned model) or model YAML")
+    p.add_argument("--teacher", required=True, help="trained teacher .pt (same classes, same imgsz)")
+    p.add_argument("--data", required=True, help="data YAML (train + val)")
+    p.add_argument("--loss", default="cls_kl=1,ld=1,cwd=1",
+                   help="comma-separated name=weight; names: cls_kl cls_softmax ld box mse cwd mgd attn_mse")
+    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--temperature-end", type=float, help="anneal the head temperature to this value")
+    p.add_argument("--schedule", default="constant", help="constant | progressive (features -> +head -> labels)")
+    p.add_argument("--kd-warmup", type=float, default=1.0, help="epochs of linear ramp-up of the KD weight")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr0", type=float, default=0.002)
+    p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1 for Ultralytics' multi-GPU DDP")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/distill", help="run folder (Ultralytics' weights/best.pt inside)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
     _add_common(p)
     p.add_argument("artifact")
@@ -190,6 +211,21 @@ def _run(args, console) -> int:
                               qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify)
         res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
         console.print(res.summary(), highlight=False)
+        return 0
+    if args.command == "distill":
+        from .errors import ConfigError
+        from .train import FinetuneConfig
+
+        try:
+            losses = tuple((k.strip(), float(v)) for k, v in (x.split("=") for x in args.loss.split(",") if x))
+        except ValueError:
+            raise ConfigError(f"--loss '{args.loss}' is not name=weight[,name=weight...], e.g. cls_kl=1,ld=1") from None
+        cfg = api.DistillConfig(losses=losses, temperature=args.temperature, temperature_end=args.temperature_end,
+                                schedule=args.schedule, warmup_epochs=args.kd_warmup)
+        train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0,
+                               device=args.device, workers=args.workers, seed=args.seed)
+        best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
+        console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,

@@ -191,3 +191,49 @@ class QuantConfig(_Config):
             raise ConfigError("--qat-epochs and --qat-batch must be >= 1 and --qat-lr0 in (0, 1)")
         if self.calib_images < 1 or self.control_images < 1:
             raise ConfigError("--calib-images and --control-images must be at least 1")
+
+
+@dataclass(frozen=True)
+class DistillConfig(_Config):
+    """Knowledge distillation: which losses with which weights, temperature and schedule. Training
+    hyper-parameters (epochs, lr, batch) come from a :class:`~yolo_compress.train.FinetuneConfig`.
+
+    ``schedule``: ``constant`` (all losses from the start, after ``warmup_epochs`` of linear ramp-up) or
+    ``progressive`` (the seeds' three stages: feature losses only until ``stages[0]`` of the run, then
+    feature + head losses until ``stages[1]``, then hard labels only). ``temperature_end`` anneals the head
+    temperature linearly over the run (the seeds: 5 down to 1)."""
+
+    losses: tuple[tuple[str, float], ...] = (("cls_kl", 1.0), ("ld", 1.0), ("cwd", 1.0))
+    temperature: float = 2.0
+    temperature_end: float | None = None
+    feature_temperature: float = 1.0
+    schedule: str = "constant"
+    stages: tuple[float, float] = (2 / 7, 6 / 7)  # the seeds' 20 / 40 / 10 epochs
+    warmup_epochs: float = 1.0
+
+    def __post_init__(self):
+        from .distill.losses import list_losses
+
+        losses = tuple((str(n), float(w)) for n, w in (self.losses.items() if isinstance(self.losses, dict)
+                                                       else self.losses))
+        object.__setattr__(self, "losses", losses)
+        if not losses:
+            raise ConfigError(f"--loss is empty; choose from: {', '.join(list_losses())}")
+        for name, w in losses:
+            if name not in list_losses():
+                import difflib
+
+                near = difflib.get_close_matches(name, list_losses(), 1)
+                raise ConfigError(f"distillation loss '{name}' is unknown"
+                                  f"{f' (did you mean {near[0]}?)' if near else ''}; choose from: {', '.join(list_losses())}")
+            if w < 0:
+                raise ConfigError(f"weight of loss '{name}' is negative ({w}); give a weight >= 0")
+        if self.temperature <= 0 or (self.temperature_end is not None and self.temperature_end <= 0):
+            raise ConfigError("--temperature must be > 0")
+        if self.schedule not in ("constant", "progressive"):
+            raise ConfigError(f"--schedule '{self.schedule}' is unknown; choose constant or progressive")
+        a, b = self.stages
+        if not 0 <= a <= b <= 1:
+            raise ConfigError(f"stages {self.stages} must be two fractions 0 <= a <= b <= 1")
+        if self.warmup_epochs < 0:
+            raise ConfigError("--kd-warmup must be >= 0")

@@ -29,34 +29,12 @@ def cpu_has_vnni() -> bool:
     return any(f in flags for f in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
-def _head_index(names: Sequence[str]) -> int:
-    idx = [int(m.group(1)) for n in names if (m := MODULE.match(n))]
-    return max(idx) if idx else -1
-
-
 def node_groups(model) -> tuple[dict[str, list[str]], list[str]]:
     """Layer groups (``model.7``, ``model.22.cv2.0.1``: the names ``--ignore`` takes) -> their node names,
     and the Detect decode nodes that always stay float."""
-    names = [n.name for n in model.graph.node]
-    head = _head_index(names)
-    groups: dict[str, list[str]] = {}
-    decode: list[str] = []
-    for n in names:
-        m = MODULE.match(n)
-        if not m:
-            groups.setdefault("other", []).append(n)
-            continue
-        i = int(m.group(1))
-        if i == head:
-            b = HEAD_BRANCH.match(n)
-            if b:
-                key = f"model.{i}." + b.group(2).split("/")[-1]
-                groups.setdefault(key, []).append(n)
-            else:
-                decode.append(n)
-        else:
-            groups.setdefault(f"model.{i}", []).append(n)
-    return groups, decode
+    from .groups import split_groups
+
+    return split_groups([n.name for n in model.graph.node], MODULE, HEAD_BRANCH, lambda b: b.group(2).split("/")[-1])
 
 
 class _Reader:

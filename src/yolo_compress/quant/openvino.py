@@ -24,32 +24,14 @@ def read(xml: Path):
     return ov.Core().read_model(str(xml))
 
 
-def _head_index(names: Sequence[str]) -> int:
-    idx = [int(m.group(1)) for n in names if (m := MODULE.match(n))]
-    return max(idx) if idx else -1
-
-
 def node_groups(model) -> tuple[dict[str, list[str]], list[str]]:
     """Layer groups (same names as the ONNX side: ``model.7``, ``model.22.cv2.0.1``) -> op names, and the
     Detect decode ops that always stay float."""
-    names = [o.get_friendly_name() for o in model.get_ordered_ops() if o.get_type_name() not in ("Constant", "Parameter", "Result")]
-    head = _head_index(names)
-    groups: dict[str, list[str]] = {}
-    decode: list[str] = []
-    for n in names:
-        m = MODULE.match(n)
-        if not m:
-            continue
-        i = int(m.group(1))
-        if i == head:
-            b = HEAD_BRANCH.match(n)
-            if b:
-                groups.setdefault(f"model.{i}.{b.group(2)}", []).append(n)
-            else:
-                decode.append(n)
-        else:
-            groups.setdefault(f"model.{i}", []).append(n)
-    return groups, decode
+    from .groups import split_groups
+
+    names = [o.get_friendly_name() for o in model.get_ordered_ops()
+             if o.get_type_name() not in ("Constant", "Parameter", "Result")]
+    return split_groups(names, MODULE, HEAD_BRANCH, lambda b: b.group(2))
 
 
 def _advanced(method: str):

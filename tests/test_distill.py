@@ -1,0 +1,176 @@
+"""Distillation: every registered loss on tiny models (real Ultralytics models and trainer, nothing mocked)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TINY_IMGSZ, run_cli
+from yolo_compress.api import DistillConfig, FinetuneConfig, distill, list_losses
+from yolo_compress.distill.distill import student_only
+from yolo_compress.distill.losses import LOSSES
+from yolo_compress.distill.model import KDModel
+from yolo_compress.errors import ConfigError
+from yolo_compress.models import load_model, save_model
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, default_data) -> Path:
+    d = tmp_path_factory.mktemp("kd-data")
+    imgs = (default_data.parent / "images" / "val").resolve()
+    y = d / "data.yaml"
+    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
+NAMES = {0: "garbage", 1: "garbage_bin", 2: "overflow"}
+
+
+def _saved(yaml: str, path: Path, nc: int = 3) -> Path:
+    y = load_model(yaml, nc=nc)
+    if nc == 3:
+        y.model.names = dict(NAMES)
+    return save_model(y, path)
+
+
+def _student(imgsz: int = TINY_IMGSZ, yaml: str = "yolov8n.yaml"):
+    from ultralytics.cfg import get_cfg
+
+    torch.manual_seed(0)
+    m = load_model(yaml, nc=3).model
+    m.args = get_cfg(overrides={"imgsz": imgsz})
+    return m
+
+
+def _batch(n: int = 2, imgsz: int = TINY_IMGSZ) -> dict:
+    g = torch.Generator().manual_seed(0)
+    return {"img": torch.rand(n, 3, imgsz, imgsz, generator=g),
+            "cls": torch.tensor([[0.0], [2.0]]), "bboxes": torch.tensor([[0.5, 0.5, 0.4, 0.3], [0.3, 0.6, 0.2, 0.2]]),
+            "batch_idx": torch.tensor([0.0, 1.0])}
+
+
+def _heads(kd: KDModel, x: torch.Tensor):
+    kd._teacher_feats.clear()
+    kd._student_feats.clear()
+    kd.teacher_model(x)
+    kd.student_model(x)
+    n = len(kd.feats_idx) - 1
+    return (kd.decouple_outputs(kd._student_feats[n], "one2many"), kd.decouple_outputs(kd._teacher_feats[n], "one2many"),
+            [kd._student_feats[i] for i in range(n)], [kd._teacher_feats[i] for i in range(n)])
+
+
+@pytest.mark.parametrize("name", list_losses())
+def test_loss_finite_student_only_gradients_and_zero_on_equal(name):
+    student = _student()
+    kd = KDModel(copy.deepcopy(student), student, DistillConfig(losses=((name, 1.0),), warmup_epochs=0))
+    # zero when the student *is* the teacher (same weights, both in eval mode so BN behaves the same)
+    kd.eval()
+    with torch.no_grad():
+        v = kd.kd_terms(*_heads(kd, _batch()["img"]))[name]
+    assert torch.isfinite(v)
+    if LOSSES[name].zero_when_equal:
+        assert abs(float(v)) < 1e-5, f"{name} is {float(v)} for identical student and teacher"
+    # a training step: finite, gradients reach the student (and the loss's own modules), never the teacher
+    kd.train()
+    teacher_before = {k: t.clone() for k, t in kd.teacher_model.state_dict().items()}
+    with torch.no_grad():  # make the student differ from the teacher so every loss has a gradient
+        for p in kd.student_model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    loss, items = kd.loss(_batch())
+    assert torch.isfinite(loss).all() and float(items["dis_loss"]) > 0
+    opt = torch.optim.SGD([p for p in kd.parameters() if p.requires_grad], lr=0.1)
+    loss.sum().backward()
+    assert all(p.grad is None for p in kd.teacher_model.parameters())
+    grads = [p.grad for n, p in kd.student_model.named_parameters() if "dfl" not in n]
+    assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
+    opt.step()
+    for k, t in kd.teacher_model.state_dict().items():
+        assert torch.equal(t, teacher_before[k]), f"teacher tensor {k} changed"
+
+
+def test_schedule_progressive_and_temperature_annealing():
+    student = _student()
+    cfg = DistillConfig(losses=(("cls_kl", 1.0), ("cwd", 1.0)), schedule="progressive", stages=(0.3, 0.8),
+                        temperature=5.0, temperature_end=1.0, warmup_epochs=0)
+    kd = KDModel(copy.deepcopy(student), student, cfg)
+    kd.progress = 0.1
+    assert kd.factors()[:2] == (0.0, 1.0)  # stage 1: features only
+    kd.progress = 0.5
+    head, feat, t = kd.factors()
+    assert (head, feat) == (1.0, 1.0) and t == pytest.approx(3.0)
+    kd.progress = 0.9
+    assert kd.factors()[:2] == (0.0, 0.0)  # stage 3: hard labels only
+
+
+def test_distill_run_saves_student_only_checkpoint(data, tmp_path):
+    """A few iterations with a wider teacher (v8s vs v8n: adapters 1x1 from 64/128/256 to 128/256/512
+    channels): the final checkpoint is the student alone, loads with YOLO() and validates."""
+    from ultralytics import YOLO
+
+    student = _saved("yolov8n.yaml", tmp_path / "student.pt")
+    teacher = _saved("yolov8s.yaml", tmp_path / "teacher.pt")
+    cfg = DistillConfig(losses=(("cls_kl", 1.0), ("ld", 1.0), ("mgd", 1.0)), warmup_epochs=0)
+    train = FinetuneConfig(epochs=1, imgsz=TINY_IMGSZ, batch=16, workers=0, fraction=0.5)
+    best = distill(student, teacher, data, cfg, train, tmp_path / "run")
+    assert student_only(best)
+    assert (tmp_path / "run" / "results.csv").read_text().splitlines()[0].count("dis_loss") == 2
+    y = YOLO(str(best))
+    assert sum(p.numel() for p in y.model.parameters()) == sum(p.numel() for p in load_model(student).model.parameters())
+    y.val(data=str(data), imgsz=TINY_IMGSZ, batch=8, plots=False, verbose=False)
+
+
+def test_bad_pairs_one_line(data, tmp_path, default_model):
+    student = _saved("yolov8n.yaml", tmp_path / "student.pt")
+    other = _saved("yolov8n.yaml", tmp_path / "five.pt", nc=5)
+    renamed = save_model(load_model("yolov8n.yaml", nc=3), tmp_path / "renamed.pt")  # class0.. names
+    train = FinetuneConfig(epochs=1, imgsz=TINY_IMGSZ)
+    with pytest.raises(ConfigError, match="predicts 5 classes"):
+        distill(student, other, data, DistillConfig(), train, tmp_path / "r1")
+    with pytest.raises(ConfigError, match="class0"):
+        distill(student, renamed, data, DistillConfig(), train, tmp_path / "r1b")
+    with pytest.raises(ConfigError, match="not found"):
+        distill(student, tmp_path / "missing.pt", data, DistillConfig(), train, tmp_path / "r2")
+    with pytest.raises(ConfigError, match="trained at imgsz 320"):
+        distill(student, default_model, data, DistillConfig(), train, tmp_path / "r3")
+    with pytest.raises(ConfigError, match="did you mean cwd"):
+        DistillConfig(losses=(("cdw", 1.0),))
+    r = run_cli("distill", str(student), "--teacher", str(other), "--data", str(data), "--imgsz", "64",
+                "--out", str(tmp_path / "r4"))
+    assert r.returncode != 0 and r.stderr.count("\n") == 1 and "predicts 5 classes" in r.stderr
+    assert not (tmp_path / "r4").exists()
+
+
+def test_killed_distill_resumes_with_our_losses(data, tmp_path):
+    """Kill the CLI after the first checkpoint, resume: training finishes, the KD loss is still ours
+    (train/dis_loss > 0 in the resumed epochs) and the final checkpoint is the student alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    student = _saved("yolov8n.yaml", tmp_path / "student.pt")
+    teacher = _saved("yolov8n.yaml", tmp_path / "teacher.pt")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "yolo_compress.cli", "distill", str(student), "--teacher", str(teacher), "--data",
+           str(data), "--imgsz", "64", "--epochs", "3", "--batch", "16", "--workers", "0", "--kd-warmup", "0",
+           "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    last = run / "weights" / "last.pt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert last.exists() and len((run / "results.csv").read_text().splitlines()) < 4
+    assert not student_only(last)  # mid-run checkpoint: the wrapper, so that resume keeps the adapters
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split(",") for ln in (run / "results.csv").read_text().splitlines()]
+    col = [c.strip() for c in rows[0]].index("train/dis_loss")
+    assert rows[-1][0].strip() == "3" and float(rows[-1][col]) > 0
+    assert student_only(run / "weights" / "best.pt")
