@@ -49,8 +49,9 @@ def main() -> None:
                            "ours ORT INT8 PTQ percentile"),
         "ort-entropy": (q(backend="onnxruntime", calibration="entropy"), "ort_entropy_int8.onnx",
                         "ours ORT INT8 PTQ entropy"),
-        "ort-8bit": (q(backend="onnxruntime", calibration="minmax", reduce_range=False), "ort_8bit_int8.onnx",
-                     "ours ORT INT8 PTQ minmax, 8-bit weights"),
+        # 8-bit weights saturate the AVX2 kernel: this one fails our parity check, so it is built unverified
+        "ort-8bit": (q(backend="onnxruntime", calibration="minmax", reduce_range=False, verify=False),
+                     "ort_8bit_int8.onnx", "ORT INT8 PTQ minmax, 8-bit weights (fails parity)"),
         "ort-mixed": (q(backend="onnxruntime", calibration="minmax", max_drop=0.5), "ort_mixed_int8.onnx",
                       "ours ORT mixed precision, max-drop 0.5"),
         "ort-dynamic": (QuantConfig(backend="onnxruntime", mode="dynamic", imgsz=a.imgsz), "ort_dynamic.onnx",

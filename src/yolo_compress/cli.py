@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/distill", help="run folder (Ultralytics' weights/best.pt inside)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
 
+    p = sub.add_parser("run", help="run a recipe (stages in order, one folder each, resumable) and write the report")
+    _add_common(p)
+    p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, int8-only, prune-only")
+    p.add_argument("--out", help="run folder (default runs/<name>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished stage")
+    p.add_argument("--threads", type=int)
+
+    p = sub.add_parser("report", help="rebuild report.md / report.html of a run folder from its measurements")
+    _add_common(p)
+    p.add_argument("run_dir")
+
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
     _add_common(p)
     p.add_argument("artifact")
@@ -226,6 +237,24 @@ def _run(args, console) -> int:
                                device=args.device, workers=args.workers, seed=args.seed)
         best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
         console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
+        return 0
+    if args.command == "run":
+        from .pipeline.runner import run_recipe
+
+        run = run_recipe(args.recipe, args.out, resume=args.resume, console=console, threads=args.threads)
+        console.print(f"report: {run / 'report.md'} and {run / 'report.html'}")
+        console.print((run / "report.md").read_text(), highlight=False, markup=False)
+        return 0
+    if args.command == "report":
+        from .pipeline.report import write_report
+
+        run = Path(args.run_dir)
+        if not (run / "bench.json").exists() or not (run / "rows.json").exists():
+            from .errors import InputError
+
+            raise InputError(f"'{run}' has no measurements (bench.json, rows.json); pass a finished run folder")
+        md, page = write_report(run)
+        console.print(f"report: {md} and {page}")
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,

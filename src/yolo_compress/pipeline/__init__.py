@@ -1,0 +1,1 @@
+"""The pipeline: recipe (schema), runner (run folder, resume), report (md + html + plot)."""

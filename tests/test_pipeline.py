@@ -1,0 +1,127 @@
+"""Recipes: validation before any work, an end-to-end tiny run, kill-and-resume, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from yolo_compress.errors import ConfigError
+from yolo_compress.pipeline.recipe import STAGES, list_builtin, load_recipe
+from yolo_compress.pipeline.report import pareto
+from yolo_compress.pipeline.runner import STAGE_RUNNERS
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, default_data) -> Path:
+    d = tmp_path_factory.mktemp("recipe-data")
+    imgs = (default_data.parent / "images" / "val").resolve()
+    y = d / "data.yaml"
+    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
+def _recipe(tmp_path: Path, body: str, name: str = "r.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(body)
+    return p
+
+
+TINY = """name: tiny
+model: {model}
+data: {data}
+imgsz: 64
+runtimes: [onnxruntime]
+bench: {{runs: 50, warmup: 2}}
+stages:
+  - prune: {{ratio: 0.3}}
+  - finetune: {{epochs: {epochs}, batch: 16, workers: 0}}
+  - quantize: {{backend: onnxruntime, calib_images: 8}}
+"""
+
+
+def test_every_stage_has_a_runner_and_builtins_validate():
+    assert set(STAGES) == set(STAGE_RUNNERS)
+    assert {"edge-cpu", "int8-only", "prune-only"} <= set(list_builtin())
+    for name in list_builtin():
+        r = load_recipe(name)
+        assert r.stages and r.imgsz == 320
+
+
+@pytest.mark.parametrize("body,match", [
+    ("stages:\n  - prune: {ratio: 0.3}\n  - quantise: {}\n", r"r.yaml:3: unknown stage 'quantise' \(did you mean 'quantize'\?\)"),
+    ("stages:\n  - prune:\n      ratoi: 0.3\n", r"r.yaml:3: stage 1 'prune': unknown key 'ratoi' \(did you mean 'ratio'\?\)"),
+    ("stages:\n  - quantize: {backend: openvino}\n  - prune: {ratio: 0.3}\n", r"r.yaml:3: .*move 'prune' before 'quantize'"),
+    ("stages:\n  - distill: {epochs: 1}\n", r"r.yaml:2: a distill stage needs 'teacher:'"),
+    ("stages:\n  - prune: {ratio: 1.5}\n", r"r.yaml:2: stage 1 'prune': --ratio 1.5 is outside"),
+    ("imgsz: 320\nstage:\n  - prune: {}\n", r"r.yaml:2: unknown key 'stage' \(did you mean 'stages'\?\)"),
+    ("teacher: nowhere.pt\nstages:\n  - distill: {epochs: 1}\n", r"r.yaml:1: teacher '.*nowhere.pt' not found"),
+])
+def test_bad_recipes_fail_before_work_naming_line_and_key(tmp_path, body, match):
+    with pytest.raises(ConfigError, match=match):
+        load_recipe(_recipe(tmp_path, body))
+    if "quantise" in body:  # through the CLI once: one line, non-zero exit, nothing started
+        r = run_cli("run", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "run"))
+        assert r.returncode != 0 and r.stderr.count("\n") == 1 and "did you mean 'quantize'" in r.stderr
+        assert not (tmp_path / "run").exists()
+
+
+def test_tiny_recipe_end_to_end_then_kill_and_resume(tiny_pt, data, tmp_path):
+    # 1. uninterrupted run
+    rec = _recipe(tmp_path, TINY.format(model=tiny_pt, data=data, epochs=1))
+    r = run_cli("run", str(rec), "--out", str(tmp_path / "run1"), "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    run1 = tmp_path / "run1"
+    for label in ("01-prune", "02-finetune", "03-quantize"):
+        assert (run1 / label / "stage.json").exists()
+    rows = json.loads((run1 / "rows.json").read_text())
+    assert [x["stage"] for x in rows] == ["00-input", "01-prune", "02-finetune", "03-quantize"]
+    md = (run1 / "report.md").read_text()
+    assert "03-quantize" in md and "int8" in md and "plot.svg" in md
+    page = (run1 / "report.html").read_text()
+    assert "<svg" in page and "Pareto front" in page and 'id="stages"' in page
+
+    # 2. killed during the second stage (fine-tune of 3 epochs), then resumed
+    rec2 = _recipe(tmp_path, TINY.format(model=tiny_pt, data=data, epochs=3), "r2.yaml")
+    run2 = tmp_path / "run2"
+    cmd = [sys.executable, "-m", "yolo_compress.cli", "run", str(rec2), "--out", str(run2), "--threads", "2"]
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    last = run2 / ".02-finetune.partial" / "train" / "weights" / "last.pt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert last.exists() and not (run2 / "02-finetune").exists()
+    stage1 = (run2 / "01-prune" / "model.pt").stat().st_mtime
+    stage1_json = (run2 / "01-prune" / "stage.json").read_text()
+    r = run_cli("run", str(rec2), "--out", str(run2), "--resume", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    assert "[01-prune] done earlier" in r.stdout
+    assert (run2 / "01-prune" / "model.pt").stat().st_mtime == stage1
+    assert (run2 / "01-prune" / "stage.json").read_text() == stage1_json
+    assert json.loads((run2 / "02-finetune" / "stage.json").read_text())["info"]["epochs"] == 3
+    assert [x["stage"] for x in json.loads((run2 / "rows.json").read_text())] == [x["stage"] for x in rows]
+    # the report rebuilds from the measurements alone
+    (run2 / "report.md").unlink()
+    r = run_cli("report", str(run2))
+    assert r.returncode == 0 and (run2 / "report.md").exists()
+    # a finished run is not silently overwritten, and a changed recipe cannot resume it
+    r = run_cli("run", str(rec2), "--out", str(run2))
+    assert r.returncode != 0 and "--resume" in r.stderr
+    r = run_cli("run", str(rec), "--out", str(run2), "--resume")
+    assert r.returncode != 0 and "recipe changed" in r.stderr
+
+
+def test_pareto_front():
+    pts = [(1.0, 0.40), (0.5, 0.38), (0.6, 0.30), (0.3, 0.37), (0.3, 0.36)]
+    assert pareto(pts) == [0, 1, 3]
