@@ -47,12 +47,14 @@ stages:
 """
 
 
-def test_every_stage_has_a_runner_and_builtins_validate():
+def test_every_stage_has_a_runner_and_builtins_validate(data, tiny_pt):
     assert set(STAGES) == set(STAGE_RUNNERS)
     assert {"edge-cpu", "int8-only", "prune-only"} <= set(list_builtin())
     for name in list_builtin():
         r = load_recipe(name)
         assert r.stages and r.imgsz == 320
+    r = load_recipe("edge-cpu", overrides={"data": data, "model": tiny_pt, "imgsz": 64})
+    assert (r.data, r.model, r.imgsz, r.teacher) == (str(data.resolve()), str(tiny_pt.resolve()), 64, "input")
 
 
 @pytest.mark.parametrize("body,match", [

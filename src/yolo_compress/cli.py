@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, int8-only, prune-only")
     p.add_argument("--out", help="run folder (default runs/<name>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished stage")
+    p.add_argument("--model", help="override the recipe's model")
+    p.add_argument("--data", help="override the recipe's data YAML")
+    p.add_argument("--teacher", help="override the recipe's teacher ('input' or a .pt)")
+    p.add_argument("--imgsz", type=int, help="override the recipe's imgsz")
     p.add_argument("--threads", type=int)
 
     p = sub.add_parser("report", help="rebuild report.md / report.html of a run folder from its measurements")
@@ -241,7 +245,9 @@ def _run(args, console) -> int:
     if args.command == "run":
         from .pipeline.runner import run_recipe
 
-        run = run_recipe(args.recipe, args.out, resume=args.resume, console=console, threads=args.threads)
+        run = run_recipe(args.recipe, args.out, resume=args.resume, console=console, threads=args.threads,
+                         overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
+                                    "imgsz": args.imgsz})
         console.print(f"report: {run / 'report.md'} and {run / 'report.html'}")
         console.print((run / "report.md").read_text(), highlight=False, markup=False)
         return 0

@@ -131,7 +131,7 @@ def _near(word: str, choices) -> str:
     return f" (did you mean '{m[0]}'?)" if m else ""
 
 
-def load_recipe(source: str | Path, base_dir: Path | None = None) -> Recipe:
+def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dict | None = None) -> Recipe:
     """Read and validate a recipe (a path, or the name of a built-in recipe). Raises ConfigError with
     ``file:line:`` in front of the message."""
     import yaml
@@ -155,6 +155,9 @@ def load_recipe(source: str | Path, base_dir: Path | None = None) -> Recipe:
                           f"({getattr(e, 'problem', None) or e})") from None
     if not isinstance(raw, dict):
         fail("a recipe is a mapping with at least 'stages:'")
+    for k, v in (overrides or {}).items():  # command-line values (absolute paths) win over the file's
+        if v is not None:
+            raw[k] = str(Path(v).expanduser().resolve()) if k in ("model", "data", "teacher") and v != "input" else v
     for k in raw:
         if k not in TOP_KEYS:
             fail(f"unknown key '{k}'{_near(k, TOP_KEYS)}; valid keys: {', '.join(TOP_KEYS)}", k)

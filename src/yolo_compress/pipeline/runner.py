@@ -55,11 +55,12 @@ def _check_inputs(r: Recipe) -> None:
 
 
 def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, resume: bool = False,
-               console=None, threads: int | None = None) -> Path:
-    """Run (or resume) ``recipe`` into ``out``; returns the run folder with the report."""
+               console=None, threads: int | None = None, overrides: dict | None = None) -> Path:
+    """Run (or resume) ``recipe`` into ``out``; returns the run folder with the report. ``overrides``
+    (``model``, ``data``, ``teacher``, ``imgsz``) replace the recipe's values."""
     from ..demo import new_run_dir
 
-    r = load_recipe(recipe)
+    r = load_recipe(recipe, overrides=overrides)
     _check_inputs(r)
     if out is None and resume:
         raise ConfigError("--resume needs --out RUN_DIR (the folder of the run to continue)")
