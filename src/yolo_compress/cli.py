@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--layers", action="store_true", help="list layer names (for prune --ignore) and widths")
 
-    p = sub.add_parser("demo", help="the built-in demo: export + parity + bench of the default model")
+    p = sub.add_parser("demo", help="the main job on the built-in model and images: prune, self-distill, INT8, report")
     _add_common(p)
     p.add_argument("--out", default="runs", help="parent folder of the run folder")
     p.add_argument("--threads", type=int, default=2)
@@ -298,9 +298,10 @@ def _run(args, console) -> int:
                       f"{info.nc} classes {list(info.names.values())}{', NMS-free head' if info.end2end else ''}")
         return 0
     if args.command == "demo":
-        run_dir, report = api.run_demo(Path(args.out), threads=args.threads, console=console)
-        report.print(console)
-        console.print(f"run folder: {run_dir}  (bench.md, bench.json, artifacts)")
+        run_dir = api.run_demo(Path(args.out), threads=args.threads, console=console)
+        console.print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
+        console.print((run_dir / "report.md").read_text(), highlight=False, markup=False)
+        console.print(f"report: {run_dir / 'report.html'}  (run folder {run_dir})")
         return 0
     build_parser().print_help()
     return 2

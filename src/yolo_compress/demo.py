@@ -1,8 +1,8 @@
 """The embedded default: a YOLOv8n trained on garbage-320 and 60 of its val images (CC BY 4.0, see
 ``assets/ATTRIBUTION.md``), so ``yolo-compress demo`` works on a fresh machine with no arguments.
 
-Until the compression stages exist, the demo exports the default model to ONNX and OpenVINO, verifies
-parity, and benchmarks the three artifacts into a run folder.
+The demo runs the ``demo`` recipe (``assets/recipes/demo.yaml``): prune, self-distill, INT8 for ONNX
+Runtime and OpenVINO, one bench run over every stage, and the report.
 """
 
 from __future__ import annotations
@@ -37,20 +37,8 @@ def new_run_dir(root: Path, name: str) -> Path:
     return d
 
 
-def run_demo(out_root: Path = Path("runs"), threads: int | None = 2, runs: int = 50, console=None):
-    from .bench.bench import bench
-    from .config import BenchConfig, ExportConfig
-    from .export.exporter import export
+def run_demo(out_root: Path = Path("runs"), threads: int | None = 2, console=None) -> Path:
+    """The main job on the built-in model and images: the ``demo`` recipe (edge-cpu with short budgets)."""
+    from .pipeline.runner import run_recipe
 
-    run_dir = new_run_dir(out_root, "demo")
-    model = run_dir / DEFAULT_MODEL.name
-    model.write_bytes(DEFAULT_MODEL.read_bytes())
-    exports = []
-    for fmt in ("onnx", "openvino"):
-        res = export(model, ExportConfig(format=fmt, imgsz=DEFAULT_IMGSZ), threads=threads)
-        if console is not None and res.parity is not None:
-            console.print(f"[green]{fmt}[/green]: {res.artifact.path.name} — {res.parity.summary()}")
-        exports.append(res.artifact.path)
-    report = bench([model, *exports], BenchConfig(data=str(DEFAULT_DATA), imgsz=DEFAULT_IMGSZ, threads=threads, runs=runs),
-                   names=["PyTorch FP32", "ONNX Runtime FP32", "OpenVINO FP32"], out_dir=run_dir, console=console)
-    return run_dir, report
+    return run_recipe("demo", new_run_dir(out_root, "demo"), console=console, threads=threads)

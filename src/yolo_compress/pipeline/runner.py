@@ -62,6 +62,9 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
 
     r = load_recipe(recipe, overrides=overrides)
     _check_inputs(r)
+    if out is not None and not resume and Path(out).exists() and any(Path(out).iterdir()) \
+            and not (Path(out) / "recipe.yaml").exists():
+        raise ConfigError(f"--out '{out}' is a non-empty folder that is not a run; pick a new folder")
     if out is None and resume:
         raise ConfigError("--resume needs --out RUN_DIR (the folder of the run to continue)")
     run = Path(out) if out else new_run_dir(Path("runs"), r.name)
