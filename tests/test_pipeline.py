@@ -43,6 +43,7 @@ bench: {{runs: 50, warmup: 2}}
 stages:
   - prune: {{ratio: 0.3}}
   - finetune: {{epochs: {epochs}, batch: 16, workers: 0}}
+  - reparam: {{}}
   - quantize: {{backend: onnxruntime, calib_images: 8}}
 """
 
@@ -99,12 +100,13 @@ def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, dat
     assert (run / "01-prune" / "model.pt").stat().st_mtime == stage1
     assert (run / "01-prune" / "stage.json").read_text() == stage1_json
     assert json.loads((run / "02-finetune" / "stage.json").read_text())["info"]["epochs"] == 3
-    for label in ("01-prune", "02-finetune", "03-quantize"):
+    for label in ("01-prune", "02-finetune", "03-reparam", "04-quantize"):
         assert (run / label / "stage.json").exists()
+    assert "exact" in json.loads((run / "03-reparam" / "stage.json").read_text())["info"]["summary"]
     rows = json.loads((run / "rows.json").read_text())
-    assert [x["stage"] for x in rows] == ["00-input", "01-prune", "02-finetune", "03-quantize"]
+    assert [x["stage"] for x in rows] == ["00-input", "01-prune", "02-finetune", "03-reparam", "04-quantize"]
     md = (run / "report.md").read_text()
-    assert "03-quantize" in md and "int8" in md and "plot.svg" in md
+    assert "04-quantize" in md and "int8" in md and "plot.svg" in md
     page = (run / "report.html").read_text()
     assert "<svg" in page and "Pareto front" in page and 'id="stages"' in page
     # the report rebuilds from the measurements alone

@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("run_dir")
 
+    p = sub.add_parser("reparam", help="fold BatchNorm and fuse RepConv branches, with an exactness check")
+    _add_common(p)
+    p.add_argument("model", help="Ultralytics .pt checkpoint")
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--tolerance", type=float, default=1e-4, help="max |diff| allowed (float64 check)")
+    p.add_argument("--out", help="output .pt (default <model>-fused.pt)")
+
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
     _add_common(p)
     p.add_argument("artifact")
@@ -261,6 +268,15 @@ def _run(args, console) -> int:
             raise InputError(f"'{run}' has no measurements (bench.json, rows.json); pass a finished run folder")
         md, page = write_report(run)
         console.print(f"report: {md} and {page}")
+        return 0
+    if args.command == "reparam":
+        from .config import _check_imgsz
+        from .reparam import reparam_checkpoint
+
+        _check_imgsz(args.imgsz)
+        res, dest = reparam_checkpoint(args.model, args.out, args.imgsz, args.tolerance)
+        console.print(res.summary(), highlight=False)
+        console.print(f"saved {dest}")
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,

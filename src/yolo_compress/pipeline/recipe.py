@@ -59,6 +59,7 @@ def _register(kind: StageKind) -> None:
 _register(StageKind("prune", "pt", _keys(PruneConfig), "structured pruning (PruneConfig)"))
 _register(StageKind("finetune", "pt", frozenset(_train_keys()), "fine-tune keeping the architecture"))
 _register(StageKind("distill", "pt", frozenset(_train_keys()) | _keys(DistillConfig), "KD from the teacher"))
+_register(StageKind("reparam", "pt", frozenset({"tolerance"}), "BN folding + RepConv fusion, checked exact"))
 _register(StageKind("quantize", "artifact", _keys(QuantConfig), "INT8 / FP16 artifact (QuantConfig)"))
 _register(StageKind("export", "artifact", _keys(ExportConfig), "FP32 / FP16 export (ExportConfig)"))
 
@@ -264,6 +265,11 @@ def stage_configs(stage: Stage, imgsz: int, data: str) -> dict[str, Any]:
             kd["stages"] = tuple(kd["stages"])
         return {"distill": DistillConfig(**kd),
                 "train": FinetuneConfig(**{k: v for k, v in o.items() if k not in kd_keys}, imgsz=imgsz)}
+    if stage.kind == "reparam":
+        tol = o.get("tolerance", 1e-4)
+        if not isinstance(tol, (int, float)) or tol <= 0:
+            raise ConfigError(f"tolerance {tol!r} must be a positive number such as 1e-4")
+        return {"tolerance": float(tol)}
     if stage.kind == "quantize":
         if "ignore" in o:
             o["ignore"] = tuple(o["ignore"])

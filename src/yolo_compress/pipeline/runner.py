@@ -191,8 +191,16 @@ def _export(r: Recipe, stage: Stage, current: Path, work: Path, threads):
     return dest, {"parity": res.parity.as_dict() if res.parity else None}
 
 
-STAGE_RUNNERS = {"prune": _prune, "finetune": _finetune, "distill": _distill, "quantize": _quantize,
-                 "export": _export}
+def _reparam(r: Recipe, stage: Stage, current: Path, work: Path, threads):
+    from ..reparam import reparam_checkpoint
+
+    tol = stage_configs(stage, r.imgsz, r.data)["tolerance"]
+    res, dest = reparam_checkpoint(current, work / "model.pt", r.imgsz, tol)
+    return dest, {"summary": res.summary()}
+
+
+STAGE_RUNNERS = {"prune": _prune, "finetune": _finetune, "distill": _distill, "reparam": _reparam,
+                 "quantize": _quantize, "export": _export}
 
 
 def check_runner_registry() -> None:
