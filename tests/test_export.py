@@ -9,7 +9,10 @@ from yolo_compress.export.formats import list_formats
 OUT = {"onnx": "m.onnx", "openvino": "m_openvino_model", "torchscript": "m.torchscript"}
 
 
-@pytest.mark.parametrize("fmt", list_formats())
+RUNNABLE = [f for f in list_formats() if f in OUT]  # converted-only formats are tested below
+
+
+@pytest.mark.parametrize("fmt", RUNNABLE)
 def test_export_each_format_passes_parity(tiny_pt, tmp_path, fmt):
     res = export(tiny_pt, ExportConfig(format=fmt, imgsz=64), out=tmp_path / OUT[fmt])
     assert res.artifact.format == fmt and res.artifact.precision == "fp32"
@@ -111,3 +114,26 @@ def test_parity_cli_fails_loudly_on_corrupted_artifact(tiny_pt, tiny_onnx, tmp_p
 def test_inspect_reads_ultralytics_metadata(tiny_onnx):
     a = inspect_artifact(tiny_onnx)
     assert (a.format, a.precision, a.imgsz, a.batch, a.end2end) == ("onnx", "fp32", 64, 1, False)
+
+
+def test_coreml_converts_on_linux_without_parity(tiny_pt, tmp_path):
+    """CoreML is converted here (coremltools) but runs on Apple devices: the artifact is written with its
+    metadata, the result says why there is no parity check, and bench refuses it in one line."""
+    from yolo_compress.api import BenchConfig, ExportConfig, bench, export
+    from yolo_compress.errors import UnsupportedError
+
+    res = export(tiny_pt, ExportConfig(format="coreml", imgsz=64), out=tmp_path / "m.mlpackage")
+    assert res.artifact.format == "coreml" and res.artifact.path.is_dir() and res.artifact.size_mb > 1
+    assert res.parity is None and "target device" in res.note
+    assert res.artifact.imgsz == 64 and len(res.artifact.names) == 3
+    with pytest.raises(UnsupportedError, match="no runtime on this machine"):
+        bench([res.artifact.path], BenchConfig(runs=0))
+
+
+@pytest.mark.parametrize("fmt,needs", [("tflite", "tensorflow"), ("engine", "GPU")])
+def test_formats_without_converter_fail_before_work(tiny_pt, tmp_path, fmt, needs):
+    from conftest import run_cli
+
+    r = run_cli("export", str(tiny_pt), "--format", fmt, "--imgsz", "64", "--out", str(tmp_path / f"m.{fmt}"))
+    assert r.returncode != 0 and r.stderr.count("\n") == 1 and needs in r.stderr
+    assert not list(tmp_path.iterdir())

@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a model and verify parity with PyTorch")
     _add_common(p)
     p.add_argument("model", help="Ultralytics .pt checkpoint or model YAML")
-    p.add_argument("--format", default="onnx", help="onnx | openvino | torchscript (default onnx)")
+    p.add_argument("--format", default="onnx",
+                   help="onnx | openvino | torchscript | coreml | tflite | engine (default onnx); the last three "
+                        "need their converter (and TensorRT a GPU): checked before any work")
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--half", action="store_true", help="FP16 weights")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch and image size")
@@ -195,6 +197,8 @@ def _run(args, console) -> int:
         res = api.export(args.model, cfg, out=args.out, images=_images(args.data), threads=args.threads)
         if res.parity:
             console.print(res.parity.summary())
+        if res.note:
+            console.print(res.note, highlight=False)
         console.print(f"saved {res.artifact.path} ({res.artifact.format}, {res.artifact.precision}, "
                       f"{res.artifact.size_mb:.2f} MB)")
         return 0

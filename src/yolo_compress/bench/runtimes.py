@@ -121,6 +121,11 @@ class OpenVinoRunner(Runner):
 
 
 def resolve_runtime(artifact: Artifact, runtime: str = "auto") -> str:
+    if artifact.format not in DEFAULT_RUNTIME:
+        raise UnsupportedError(
+            f"no runtime on this machine runs '{artifact.path}' ({artifact.format}: converted here, run on its target "
+            f"device); bench or check its ONNX / OpenVINO export instead"
+        )
     if runtime == "auto":
         return DEFAULT_RUNTIME[artifact.format]
     if runtime not in RUNTIMES:

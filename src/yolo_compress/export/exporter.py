@@ -28,6 +28,7 @@ from .parity import ParityReport, check_parity, write_report
 class ExportResult:
     artifact: Artifact
     parity: ParityReport | None
+    note: str | None = None  # why there is no parity report (e.g. no runtime for the format here)
 
 
 def default_output(model_path: Path, fmt: str) -> Path:
@@ -83,8 +84,15 @@ def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: 
             threads: int | None = None) -> ExportResult:
     """Parity-check ``produced`` (a scratch artifact) against ``pt``, then move it to ``dest`` atomically.
     A failing artifact goes to ``<dest>.parity-failed`` instead, so an earlier ``dest`` is never replaced."""
+    from ..bench.runtimes import DEFAULT_RUNTIME
+
     art = inspect_artifact(produced)
     report = None
+    note = None
+    if check and art.format not in DEFAULT_RUNTIME:
+        check = False
+        note = (f"no parity check: {art.format} is converted here but runs on its target device; check it there "
+                f"(or compare its ONNX export, which passed the same conversion path)")
     if check:
         if images is None:
             from ..demo import demo_images
@@ -104,7 +112,7 @@ def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: 
     if report is not None:
         report = replace(report, artifact=str(dest), reference=str(src))
         write_report(report, _report_path(dest))
-    return ExportResult(inspect_artifact(dest), report)
+    return ExportResult(inspect_artifact(dest), report, note)
 
 
 def _report_path(artifact: Path) -> Path:

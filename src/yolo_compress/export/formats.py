@@ -19,9 +19,12 @@ class Format:
     name: str  # our name, also the CLI value
     ultralytics: str  # Ultralytics' format argument
     suffix: str  # what Ultralytics names the artifact (file suffix or folder suffix)
-    runtime: str  # the runtime that runs it by default
+    runtime: str | None  # the runtime that runs it here by default (None: converted here, run elsewhere)
     half_on_cpu: bool  # FP16 export possible without a GPU
     dynamic: bool  # dynamic batch / image size supported
+    requires: tuple[str, ...] = ()  # Python modules the converter needs (checked before any work)
+    install: str = ""  # how to get them
+    needs_gpu: bool = False
 
 
 FORMATS: dict[str, Format] = {}
@@ -35,6 +38,16 @@ def register_format(fmt: Format) -> Format:
 register_format(Format("onnx", "onnx", ".onnx", "onnxruntime", half_on_cpu=True, dynamic=True))
 register_format(Format("openvino", "openvino", "_openvino_model", "openvino", half_on_cpu=True, dynamic=True))
 register_format(Format("torchscript", "torchscript", ".torchscript", "torch", half_on_cpu=False, dynamic=True))
+# converted on Linux, run on Apple devices: no parity check here
+register_format(Format("coreml", "coreml", ".mlpackage", None, half_on_cpu=True, dynamic=False,
+                       requires=("coremltools",), install="pip install 'coremltools>=8'"))
+# Ultralytics' TFLite path goes through TensorFlow SavedModel (onnx2tf); FP32 / FP16 / INT8
+register_format(Format("tflite", "tflite", ".tflite", None, half_on_cpu=True, dynamic=False,
+                       requires=("tensorflow", "onnx2tf"), install="pip install tensorflow onnx2tf tf_keras sng4onnx "
+                       "onnx_graphsurgeon ai-edge-litert (about 1 GB)"))
+register_format(Format("engine", "engine", ".engine", None, half_on_cpu=False, dynamic=True,
+                       requires=("tensorrt",), install="install NVIDIA TensorRT (pip install tensorrt) on a CUDA machine",
+                       needs_gpu=True))
 
 
 def list_formats() -> list[str]:
@@ -49,7 +62,19 @@ def get_format(name: str) -> Format:
 
 def check_export_request(fmt: str, half: bool, dynamic: bool) -> Format:
     """Validate an export request against the capability table, before any work."""
+    import importlib.util
+
     f = get_format(fmt)
+    if f.needs_gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UnsupportedError(f"--format {fmt} (TensorRT) needs an NVIDIA GPU with CUDA, and there is none here; "
+                                   f"export --format onnx here and build the engine on the target, or run on a GPU machine")
+    missing = [m for m in f.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UnsupportedError(f"--format {fmt} needs the converter package(s) {', '.join(missing)}, not installed here; "
+                               f"{f.install}, or pick another format ({', '.join(n for n in list_formats() if not FORMATS[n].requires)})")
     if half and not f.half_on_cpu:
         import torch
 
@@ -85,7 +110,9 @@ class Artifact:
 
     @property
     def size_mb(self) -> float:
-        if self.path.is_dir():
+        if self.format == "coreml":
+            files = [p for p in self.path.rglob("*") if p.is_file()] if self.path.is_dir() else [self.path]
+        elif self.path.is_dir():
             files = [p for p in self.path.iterdir() if p.suffix in {".xml", ".bin"}]
         elif self.format == "openvino":
             files = [self.path, self.path.with_suffix(".bin")]
@@ -146,6 +173,18 @@ def inspect_artifact(path: str | Path) -> Artifact:
     p = Path(path).expanduser()
     if not p.exists():
         raise InputError(f"artifact '{path}' not found; pass a .pt, .onnx, .torchscript file or an OpenVINO folder")
+    if p.suffix == ".mlpackage":
+        meta = {}
+        try:
+            import coremltools as ct
+
+            meta = dict(ct.models.MLModel(str(p), skip_model_load=True).user_defined_metadata)
+        except Exception:  # noqa: BLE001 - metadata is optional; the artifact is still a CoreML package
+            meta = {}
+        m = _meta_common(meta)
+        args = _parse(meta.get("args")) or {}
+        prec = "fp16" if isinstance(args, dict) and args.get("half") else "fp32"
+        return Artifact(p, "coreml", prec, m["imgsz"], m["batch"], m["names"], m["end2end"])
     if p.is_dir() or p.suffix == ".xml":
         folder = p if p.is_dir() else p.parent
         xmls = list(folder.glob("*.xml")) if p.is_dir() else [p]
