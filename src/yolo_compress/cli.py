@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=1e-4, help="max |diff| allowed (float64 check)")
     p.add_argument("--out", help="output .pt (default <model>-fused.pt)")
 
+    p = sub.add_parser("surgery", help="replace k x k convolutions: depthwise-separable, factorized or dynamic")
+    _add_common(p)
+    p.add_argument("model", help="Ultralytics .pt checkpoint")
+    p.add_argument("--kind", required=True, help="dwsep | factorized | dynamic")
+    p.add_argument("--layers", default="", help="comma-separated Conv block names or globs (default: all k x k "
+                                                "outside the first layer and the Detect head)")
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--out", required=True, help="output .pt (then recover it with finetune or distill)")
+
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
     _add_common(p)
     p.add_argument("artifact")
@@ -281,6 +290,16 @@ def _run(args, console) -> int:
         res, dest = reparam_checkpoint(args.model, args.out, args.imgsz, args.tolerance)
         console.print(res.summary(), highlight=False)
         console.print(f"saved {dest}")
+        return 0
+    if args.command == "surgery":
+        from .config import _check_imgsz
+        from .surgery import surgery_checkpoint
+
+        _check_imgsz(args.imgsz)
+        res, dest = surgery_checkpoint(args.model, args.out, args.kind,
+                                       tuple(x for x in args.layers.split(",") if x), args.imgsz)
+        console.print(res.summary(), highlight=False)
+        console.print(f"saved {dest}; recover it with 'yolo-compress distill {dest} --teacher {args.model} ...'")
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,

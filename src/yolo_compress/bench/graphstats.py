@@ -41,9 +41,15 @@ def torch_stats(module, imgsz: int) -> GraphStats:
         nonlocal macs
         macs += out[0].numel() * m.in_features
 
+    def custom_hook(m, inp, out):  # modules that compute with their own weights (e.g. surgery.DynamicConv2d)
+        nonlocal macs
+        macs += m.macs(inp[0], out)
+
     hooks = []
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        if hasattr(m, "macs") and callable(m.macs):
+            hooks.append(m.register_forward_hook(custom_hook))
+        elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(linear_hook))
@@ -60,7 +66,7 @@ def torch_stats(module, imgsz: int) -> GraphStats:
     params = sum(
         sum(t.numel() for t in m.parameters(recurse=False)) + sum(b.numel() for b in m.buffers(recurse=False) if b.dim() > 1)
         for m in module.modules()
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) or hasattr(m, "macs")
     )
     return GraphStats(params=params, gflops=2 * macs / 1e9)
 

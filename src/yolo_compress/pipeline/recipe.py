@@ -59,6 +59,7 @@ def _register(kind: StageKind) -> None:
 _register(StageKind("prune", "pt", _keys(PruneConfig), "structured pruning (PruneConfig)"))
 _register(StageKind("finetune", "pt", frozenset(_train_keys()), "fine-tune keeping the architecture"))
 _register(StageKind("distill", "pt", frozenset(_train_keys()) | _keys(DistillConfig), "KD from the teacher"))
+_register(StageKind("surgery", "pt", frozenset({"kind", "layers"}), "replace k x k convs (dwsep/factorized/dynamic)"))
 _register(StageKind("reparam", "pt", frozenset({"tolerance"}), "BN folding + RepConv fusion, checked exact"))
 _register(StageKind("quantize", "artifact", _keys(QuantConfig), "INT8 / FP16 artifact (QuantConfig)"))
 _register(StageKind("export", "artifact", _keys(ExportConfig), "FP32 / FP16 export (ExportConfig)"))
@@ -265,6 +266,12 @@ def stage_configs(stage: Stage, imgsz: int, data: str) -> dict[str, Any]:
             kd["stages"] = tuple(kd["stages"])
         return {"distill": DistillConfig(**kd),
                 "train": FinetuneConfig(**{k: v for k, v in o.items() if k not in kd_keys}, imgsz=imgsz)}
+    if stage.kind == "surgery":
+        from ..surgery import KINDS
+
+        if o.get("kind") not in KINDS:
+            raise ConfigError(f"surgery needs kind: one of {', '.join(KINDS)}")
+        return {"kind": o["kind"], "layers": tuple(o.get("layers") or ())}
     if stage.kind == "reparam":
         tol = o.get("tolerance", 1e-4)
         if not isinstance(tol, (int, float)) or tol <= 0:

@@ -199,7 +199,15 @@ def _reparam(r: Recipe, stage: Stage, current: Path, work: Path, threads):
     return dest, {"summary": res.summary()}
 
 
-STAGE_RUNNERS = {"prune": _prune, "finetune": _finetune, "distill": _distill, "reparam": _reparam,
+def _surgery(r: Recipe, stage: Stage, current: Path, work: Path, threads):
+    from ..surgery import surgery_checkpoint
+
+    c = stage_configs(stage, r.imgsz, r.data)
+    res, dest = surgery_checkpoint(current, work / "model.pt", c["kind"], c["layers"], r.imgsz)
+    return dest, {"summary": res.summary(), "fit_error": res.replaced}
+
+
+STAGE_RUNNERS = {"surgery": _surgery, "prune": _prune, "finetune": _finetune, "distill": _distill, "reparam": _reparam,
                  "quantize": _quantize, "export": _export}
 
 
