@@ -148,3 +148,16 @@ def test_qat_trains_with_fake_quant_and_exports_int8(default_model, qdata, tmp_p
     mtime = (run / "weights" / "last.pt").stat().st_mtime
     again = quantize(default_model, cfg, out, threads=2)  # same output: the finished run is reused, not retrained
     assert again.qat["run"] == str(run) and (run / "weights" / "last.pt").stat().st_mtime == mtime
+
+
+def test_openvino_float_groups_ignore_misnamed_activations():
+    """OpenVINO lists fused ops by name, and the PyTorch frontend names activations without regard to their
+    module (every SiLU is 'model.22.cv3.2.1.act/...'): only convolution names may decide the group."""
+    from yolo_compress.quant.openvino import float_groups
+
+    groups = {"model.9": ["__module.model.9.cv2.conv/aten::_convolution/Convolution"],
+              "model.22.cv3.2": ["__module.model.22.cv3.2.1.conv/aten::_convolution/Convolution",
+                                 "__module.model.22.cv3.2.1.act/aten::silu_/Swish_26"]}
+    floats = ["__module.model.9.cv2.conv/aten::_convolution/Convolution,__module.model.22.cv3.2.1.act/aten::silu_/Swish_26",
+              "__module.model.22.dfl.conv/aten::_convolution/Convolution"]
+    assert float_groups(floats, groups) == ["model.9"]

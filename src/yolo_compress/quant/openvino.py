@@ -34,6 +34,19 @@ def node_groups(model) -> tuple[dict[str, list[str]], list[str]]:
     return split_groups(names, MODULE, HEAD_BRANCH, lambda b: b.group(2))
 
 
+def float_groups(float_conv_names: list[str], groups: dict[str, list[str]]) -> list[str]:
+    """Layer groups of the convolutions the CPU plugin runs in float (from ``runtime_ops``), the fixed DFL
+    convolution of the decode excluded. Only the Convolution op names count: OpenVINO's fused-op name lists
+    also carry activation names, which the PyTorch frontend numbers without regard to their module."""
+    conv_to_group = {op: g for g, ops in groups.items() for op in ops if op.endswith("/Convolution")}
+    out = set()
+    for entry in float_conv_names:
+        for name in entry.split(","):
+            if name.endswith("/Convolution") and name in conv_to_group:
+                out.add(conv_to_group[name])
+    return sorted(out)
+
+
 def _advanced(method: str):
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters

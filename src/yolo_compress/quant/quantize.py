@@ -379,7 +379,6 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
         res.control_map = {
             "fp32": _control_map(lambda: OpenVinoRunner(inspect_artifact(fp32), threads), qd, cfg.imgsz),
             "final": _control_map(lambda: OpenVinoRunner(inspect_artifact(out), threads), qd, cfg.imgsz)}
-        floats = ovq.runtime_ops(out / name)["float_conv_names"]
-        kept = sorted({g for g, ops in groups.items() for o in ops for f in floats if o in f.split(",")})
+        kept = ovq.float_groups(ovq.runtime_ops(out / name)["float_conv_names"], groups)
         res.float_layers = sorted(set(res.float_layers) | set(kept))
     return out
