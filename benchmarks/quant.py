@@ -54,6 +54,8 @@ def main() -> None:
                      "ort_8bit_int8.onnx", "ORT INT8 PTQ minmax, 8-bit weights (fails parity)"),
         "ort-mixed": (q(backend="onnxruntime", calibration="minmax", max_drop=0.5), "ort_mixed_int8.onnx",
                       "ours ORT mixed precision, max-drop 0.5"),
+        "ort-mixed-0": (q(backend="onnxruntime", calibration="minmax", max_drop=0.0), "ort_mixed0_int8.onnx",
+                        "ours ORT mixed precision, max-drop 0 (sensitivity pass on the real model)"),
         "ort-dynamic": (QuantConfig(backend="onnxruntime", mode="dynamic", imgsz=a.imgsz), "ort_dynamic.onnx",
                         "ours ORT dynamic INT8"),
         "ort-fp16": (QuantConfig(backend="onnxruntime", mode="fp16", imgsz=a.imgsz), "ort_fp16.onnx", "ours ORT FP16"),

@@ -34,6 +34,7 @@ class Timing:
     throughput_ips: float
     throughput_batch: int
     peak_rss_mb: float
+    p50_best_ms: float = 0.0  # the fastest round's p50 (interference only ever slows a round down)
 
     def as_dict(self) -> dict:
         return asdict(self)
