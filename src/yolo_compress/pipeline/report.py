@@ -94,9 +94,12 @@ def _targets(rows: list[dict], recipe: dict) -> list[str]:
     t = recipe.get("targets") or {}
     if not t:
         return []
-    last = rows[-1]["stage"]
+    # the deliverables: every artifact stage at the end of the recipe (e.g. INT8 for two runtimes), or the
+    # last stage's rows when the recipe ends with a PyTorch model
+    final = [x for x in rows if x["stage"].endswith(("-quantize", "-export"))] or \
+        [x for x in rows if x["stage"] == rows[-1]["stage"]]
     lines = []
-    for row in (x for x in rows if x["stage"] == last):
+    for row in final:
         checks = []
         if "max_map_drop" in t and row["d_map"] is not None:
             checks.append((f"mAP50-95 drop {-row['d_map']:.2f} pt <= {t['max_map_drop']}", -row["d_map"] <= t["max_map_drop"]))
