@@ -12,14 +12,14 @@ from yolo_compress.errors import ConfigError, InputError, UnsupportedError
 @pytest.fixture(scope="module")
 def reference_artifacts(default_model, tmp_path_factory):
     d = tmp_path_factory.mktemp("refs")
-    onnx = export(default_model, ExportConfig(format="onnx", imgsz=320), out=d / "ref.onnx").artifact.path
-    ov = export(default_model, ExportConfig(format="openvino", imgsz=320), out=d / "ref_openvino_model").artifact.path
+    onnx = export(default_model, ExportConfig(format="onnx", imgsz=160), out=d / "ref.onnx").artifact.path
+    ov = export(default_model, ExportConfig(format="openvino", imgsz=160), out=d / "ref_openvino_model").artifact.path
     return default_model, onnx, ov
 
 
 def test_bench_rows_agree_across_runtimes(reference_artifacts, default_data, tmp_path):
     pt, onnx, ov = reference_artifacts
-    rep = bench([pt, onnx, ov], BenchConfig(data=str(default_data), imgsz=320, threads=2, runs=50, warmup=2, limit=20),
+    rep = bench([pt, onnx, ov], BenchConfig(data=str(default_data), imgsz=160, threads=2, runs=50, warmup=2, limit=20),
                 out_dir=tmp_path)
     torch_row, ort_row, ov_row = rep.rows
     assert [r.runtime for r in rep.rows] == ["torch", "onnxruntime", "openvino"]
@@ -43,7 +43,7 @@ def test_ort_worker_does_not_load_torch(reference_artifacts):
     from yolo_compress.export.formats import inspect_artifact
 
     _, onnx, _ = reference_artifacts
-    x, _ = preprocess(synthetic_images(1, 320), 320)
+    x, _ = preprocess(synthetic_images(1, 160), 160)
     ort = time_artifact(inspect_artifact(onnx), "onnxruntime", x, threads=1, warmup=1, runs=50)
     pt = time_artifact(inspect_artifact(reference_artifacts[0]), "torch", x, threads=1, warmup=1, runs=50)
     assert ort.peak_rss_mb < pt.peak_rss_mb - 200
@@ -55,12 +55,12 @@ def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
     from yolo_compress.data import preprocess, synthetic_images
     from yolo_compress.export.formats import inspect_artifact
 
-    x, _ = preprocess(synthetic_images(1, 320), 320)
+    x, _ = preprocess(synthetic_images(1, 160), 160)
     arts = [inspect_artifact(a) for a in reference_artifacts]
     ran = 0
     for a in arts:
         if a.format in CAN_RUN[runtime]:
-            assert make_runner(a, runtime, 1)(x).shape == (1, 7, 2100)
+            assert make_runner(a, runtime, 1)(x).shape == (1, 7, 525)  # 20x20 + 10x10 + 5x5 anchors at 160
             ran += 1
         else:
             with pytest.raises(UnsupportedError):
@@ -70,7 +70,7 @@ def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
 
 def test_time_only_without_data(reference_artifacts):
     _, onnx, _ = reference_artifacts
-    rep = bench([onnx], BenchConfig(imgsz=320, runs=50, warmup=1, rounds=2))
+    rep = bench([onnx], BenchConfig(imgsz=160, runs=50, warmup=1, rounds=2))
     assert rep.rows[0].eval is None and rep.rows[0].timing.p50_ms > 0
     assert rep.rows[0].timing.runs == 100  # two interleaved rounds of 50
     assert "median over 2 interleaved rounds" in rep.to_markdown()
@@ -78,11 +78,11 @@ def test_time_only_without_data(reference_artifacts):
 
 def test_bench_input_errors(reference_artifacts, tmp_path):
     _, onnx, _ = reference_artifacts
-    with pytest.raises(InputError, match="exported at imgsz 320"):
+    with pytest.raises(InputError, match="exported at imgsz 160"):
         bench([onnx], BenchConfig(imgsz=640, runs=0))
     with pytest.raises(InputError, match="not found"):
         bench([tmp_path / "missing.onnx"], BenchConfig(runs=0))
     with pytest.raises(ConfigError, match="at least 50"):
         BenchConfig(runs=10)
     with pytest.raises(UnsupportedError, match="cannot run"):
-        bench([onnx], BenchConfig(imgsz=320, runtime="torch", runs=0))
+        bench([onnx], BenchConfig(imgsz=160, runtime="torch", runs=0))

@@ -156,7 +156,7 @@ def test_killed_distill_resumes_with_our_losses(data, tmp_path):
     teacher = _saved("yolov8n.yaml", tmp_path / "teacher.pt")
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "yolo_compress.cli", "distill", str(student), "--teacher", str(teacher), "--data",
-           str(data), "--imgsz", "64", "--epochs", "3", "--batch", "16", "--workers", "0", "--kd-warmup", "0",
+           str(data), "--imgsz", "64", "--epochs", "2", "--batch", "16", "--workers", "0", "--kd-warmup", "0",
            "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     last = run / "weights" / "last.pt"
@@ -166,11 +166,11 @@ def test_killed_distill_resumes_with_our_losses(data, tmp_path):
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert last.exists() and len((run / "results.csv").read_text().splitlines()) < 4
+    assert last.exists() and len((run / "results.csv").read_text().splitlines()) < 3
     assert not student_only(last)  # mid-run checkpoint: the wrapper, so that resume keeps the adapters
     r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = [ln.split(",") for ln in (run / "results.csv").read_text().splitlines()]
     col = [c.strip() for c in rows[0]].index("train/dis_loss")
-    assert rows[-1][0].strip() == "3" and float(rows[-1][col]) > 0
+    assert rows[-1][0].strip() == "2" and float(rows[-1][col]) > 0
     assert student_only(run / "weights" / "best.pt")

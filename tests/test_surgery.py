@@ -44,7 +44,7 @@ def test_surgery_on_reference_v8n_changes_cost_and_stays_a_valid_model(default_m
     else:
         assert res.params_after > res.params_before  # K kernels per layer
     pt = save_model(res.model, tmp_path / "s.pt")
-    out = export(pt, ExportConfig(format="onnx", imgsz=128), out=tmp_path / "s.onnx")
+    out = export(pt, ExportConfig(format="onnx", imgsz=64), out=tmp_path / "s.onnx")
     assert out.parity.passed
 
 
