@@ -61,8 +61,36 @@ def default_data() -> Path:
     return DEFAULT_DATA
 
 
+@pytest.fixture(scope="session")
+def val_as_train_data(tmp_path_factory) -> Path:
+    """The 60 shipped val images as both train and val split: the quick data for training, calibration and
+    recipe tests (tests that need disjoint splits use ``default_data``, whose train split is separate)."""
+    d = tmp_path_factory.mktemp("val-as-train")
+    imgs = (DEFAULT_DATA.parent / "images" / "val").resolve()
+    y = d / "data.yaml"
+    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess, as a user would."""
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
     return subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=600)
+
+
+def kill_after(args: list[str], marker: Path, timeout: float = 300) -> None:
+    """Start the CLI with ``args`` and SIGKILL its whole process group once ``marker`` (e.g. a first
+    checkpoint) exists: a hard interruption, as a power cut or an OOM kill would be."""
+    import signal
+    import time
+
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "yolo_compress.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    deadline = time.time() + timeout
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint finish writing
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

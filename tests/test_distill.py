@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY_IMGSZ, run_cli
+from conftest import TINY_IMGSZ, kill_after, run_cli
 from yolo_compress.api import DistillConfig, FinetuneConfig, distill, list_losses
 from yolo_compress.distill.distill import student_only
 from yolo_compress.distill.losses import LOSSES
@@ -18,12 +18,8 @@ from yolo_compress.models import load_model, save_model
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory, default_data) -> Path:
-    d = tmp_path_factory.mktemp("kd-data")
-    imgs = (default_data.parent / "images" / "val").resolve()
-    y = d / "data.yaml"
-    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
-    return y
+def data(val_as_train_data) -> Path:
+    return val_as_train_data
 
 
 NAMES = {0: "garbage", 1: "garbage_bin", 2: "overflow"}
@@ -146,29 +142,16 @@ def test_bad_pairs_one_line(data, tmp_path, default_model):
 def test_killed_distill_resumes_with_our_losses(data, tmp_path):
     """Kill the CLI after the first checkpoint, resume: training finishes, the KD loss is still ours
     (train/dis_loss > 0 in the resumed epochs) and the final checkpoint is the student alone."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     student = _saved("yolov8n.yaml", tmp_path / "student.pt")
     teacher = _saved("yolov8n.yaml", tmp_path / "teacher.pt")
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "yolo_compress.cli", "distill", str(student), "--teacher", str(teacher), "--data",
-           str(data), "--imgsz", "64", "--epochs", "2", "--batch", "16", "--workers", "0", "--kd-warmup", "0",
-           "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    args = ["distill", str(student), "--teacher", str(teacher), "--data", str(data), "--imgsz", "64", "--epochs", "2",
+            "--batch", "16", "--workers", "0", "--kd-warmup", "0", "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
     last = run / "weights" / "last.pt"
-    deadline = time.time() + 300
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after(args, last)
     assert last.exists() and len((run / "results.csv").read_text().splitlines()) < 3
     assert not student_only(last)  # mid-run checkpoint: the wrapper, so that resume keeps the adapters
-    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    r = run_cli(*args, "--resume")
     assert r.returncode == 0, r.stderr
     rows = [ln.split(",") for ln in (run / "results.csv").read_text().splitlines()]
     col = [c.strip() for c in rows[0]].index("train/dis_loss")

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import kill_after, run_cli
 from yolo_compress.errors import ConfigError
 from yolo_compress.pipeline.recipe import STAGES, list_builtin, load_recipe
 from yolo_compress.pipeline.report import pareto
@@ -20,12 +15,8 @@ from yolo_compress.pipeline.runner import STAGE_RUNNERS
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory, default_data) -> Path:
-    d = tmp_path_factory.mktemp("recipe-data")
-    imgs = (default_data.parent / "images" / "val").resolve()
-    y = d / "data.yaml"
-    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
-    return y
+def data(val_as_train_data) -> Path:
+    return val_as_train_data
 
 
 def _recipe(tmp_path: Path, body: str, name: str = "r.yaml") -> Path:
@@ -80,16 +71,8 @@ def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, dat
     stage one is not re-run, training continues, and the report has every stage."""
     rec = _recipe(tmp_path, TINY.format(model=tiny_pt, data=data, epochs=2))
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "yolo_compress.cli", "run", str(rec), "--out", str(run), "--threads", "2"]
-    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     last = run / ".02-finetune.partial" / "train" / "weights" / "last.pt"
-    deadline = time.time() + 300
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after(["run", str(rec), "--out", str(run), "--threads", "2"], last)
     assert last.exists() and not (run / "02-finetune").exists()
     stage1 = (run / "01-prune" / "model.pt").stat().st_mtime
     stage1_json = (run / "01-prune" / "stage.json").read_text()

@@ -17,13 +17,8 @@ IMGSZ = 128
 
 
 @pytest.fixture(scope="module")
-def qdata(tmp_path_factory, default_data) -> Path:
-    """A data YAML whose train split is the shipped images (60): calibration and control come from it."""
-    d = tmp_path_factory.mktemp("qdata")
-    imgs = (default_data.parent / "images" / "val").resolve()
-    y = d / "data.yaml"
-    y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
-    return y
+def qdata(val_as_train_data) -> Path:
+    return val_as_train_data
 
 
 def _sha(p: Path) -> str:
