@@ -301,11 +301,11 @@ def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, thre
     if cfg.max_drop is None:
         return full
     candidates = [g for g in groups if g not in cfg.ignore and not any(g.startswith(i + ".") for i in cfg.ignore)]
-    chosen = _greedy(score(fp32), score(full), candidates, build, score, cfg.max_drop / 100, res, console)
+    chosen = _greedy(score(fp32), full, score(full), candidates, build, score, cfg.max_drop / 100, res, console)
     return chosen
 
 
-def _greedy(base: float, full_score: float, candidates: list[str], build, score, max_drop: float,
+def _greedy(base: float, full: Path, full_score: float, candidates: list[str], build, score, max_drop: float,
             res: QuantResult, console=None):
     """Accuracy-aware mixed precision: rank groups by the mAP recovered when each alone stays float, then keep
     groups float, most helpful first, until the control drop is within ``max_drop``."""
@@ -314,7 +314,7 @@ def _greedy(base: float, full_score: float, candidates: list[str], build, score,
     res.control_map = {"fp32": base, "int8": full_score}
     if base - full_score <= max_drop:
         res.control_map["final"] = full_score
-        return build([])
+        return full
     gains = {}
     with progress_bar("layer sensitivity", len(candidates), console) as bar:
         for g in bar(candidates):
