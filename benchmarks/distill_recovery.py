@@ -14,8 +14,9 @@ import argparse
 import os
 from pathlib import Path
 
-from yolo_compress.api import BenchConfig, DistillConfig, ExportConfig, bench, distill, export
-from yolo_compress.train import FinetuneConfig
+from _common import bench_rows
+from yolo_compress.api import DistillConfig, distill
+from yolo_compress.train import FinetuneConfig, finished_run
 
 
 def main() -> None:
@@ -36,8 +37,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     run = (out / "kd").resolve()
     last = run / "weights" / "last.pt"
-    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > a.epochs
-    if not done:
+    if not finished_run(run, a.epochs):
         distill(a.plain / "pruned.pt", a.teacher, a.data, DistillConfig(losses=losses, temperature=a.temperature),
                 FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2), run, resume=last.exists())
     if a.no_bench:
@@ -46,19 +46,7 @@ def main() -> None:
             (a.plain / "ft-pruned" / "weights" / "last.pt", f"pruned 50% + {a.epochs} ep plain fine-tune"),
             (last, f"pruned 50% + {a.epochs} ep self-distillation ({a.loss}, T {a.temperature:g})"),
             (a.plain / "ft-baseline" / "weights" / "last.pt", f"input + same {a.epochs} ep (baseline)")]
-    onnx = []
-    for i, (pt, _) in enumerate(rows):
-        dest = out / f"row{i}.onnx"
-        if not dest.exists():
-            export(pt, ExportConfig(format="onnx", imgsz=a.imgsz), out=dest)
-        onnx.append(dest)
-    from rich.console import Console
-
-    console = Console(width=200)
-    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100, rounds=3),
-                   names=[n for _, n in rows], out_dir=out, console=console)
-    report.print(console)
-
+    bench_rows(rows, out, a.data, a.imgsz)
 
 if __name__ == "__main__":
     os.environ.setdefault("YOLO_OFFLINE", "1")

@@ -15,18 +15,9 @@ import argparse
 import os
 from pathlib import Path
 
-from yolo_compress.api import BenchConfig, ExportConfig, PruneConfig, bench, export, prune_checkpoint
-from yolo_compress.train import FinetuneConfig, finetune
-
-
-def tuned(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
-    """Fine-tune (resumably) and return the *last* epoch's weights: the val split is also our test split,
-    so picking Ultralytics' best.pt on it would flatter every trained row."""
-    last = run / "weights" / "last.pt"
-    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.epochs
-    if not (last.exists() and done):
-        finetune(model, data, cfg, run, resume=last.exists())
-    return last
+from _common import bench_rows, trained
+from yolo_compress.api import PruneConfig, prune_checkpoint
+from yolo_compress.train import FinetuneConfig
 
 
 def main() -> None:
@@ -54,23 +45,11 @@ def main() -> None:
         (out / "prune.txt").write_text(res.summary() + "\n")
     ft = FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2, lr0=a.lr0)
     rows = [(a.model, "input (reference YOLOv8n)"), (pruned, f"pruned {a.criterion} (no fine-tune)")]
-    rows.append((tuned(pruned, a.data, ft, (out / "ft-pruned").resolve()), f"pruned + {a.epochs} ep fine-tune"))
+    rows.append((trained(pruned, a.data, ft, out / "ft-pruned"), f"pruned + {a.epochs} ep fine-tune"))
     if not a.skip_baseline:
-        rows.append((tuned(a.model, a.data, ft, (out / "ft-baseline").resolve()),
+        rows.append((trained(a.model, a.data, ft, out / "ft-baseline"),
                      f"input + same {a.epochs} ep (baseline)"))
-    onnx = []
-    for i, (pt, _) in enumerate(rows):
-        dest = out / f"row{i}.onnx"
-        if not dest.exists():
-            export(pt, ExportConfig(format="onnx", imgsz=a.imgsz), out=dest)
-        onnx.append(dest)
-    from rich.console import Console
-
-    console = Console(width=200)
-    report = bench(onnx, BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=2, runs=100, rounds=3), names=[n for _, n in rows],
-                   out_dir=out, console=console)
-    report.print(console)
-
+    bench_rows(rows, out, a.data, a.imgsz)
 
 if __name__ == "__main__":
     os.environ.setdefault("YOLO_OFFLINE", "1")

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 from yolo_compress.api import BenchConfig, ExportConfig, bench, export, list_criteria
-from yolo_compress.train import FinetuneConfig, finetune
+from _common import trained
+from yolo_compress.train import FinetuneConfig
 
 SRC = Path("benchmarks/results/prune-criteria")
 
@@ -29,15 +30,6 @@ def tags(order: str) -> list[str]:
         alloc, keep = part.split("-")
         out += [f"{c}-{alloc}-keep{float(keep):.2f}" for c in list_criteria()]
     return out
-
-
-def trained(tag: str, data: Path, cfg: FinetuneConfig, out: Path) -> Path | None:
-    run = (out / f"ft-{tag}").resolve()
-    last = run / "weights" / "last.pt"
-    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.epochs
-    if not (last.exists() and done):
-        finetune(SRC / f"{tag}.pt", data, cfg, run, resume=last.exists())
-    return last
 
 
 def main() -> None:
@@ -53,7 +45,7 @@ def main() -> None:
     cfg = FinetuneConfig(epochs=a.epochs, imgsz=a.imgsz, batch=16, workers=2)
     for tag in tags(a.order):
         print(f"== {tag}", flush=True)
-        trained(tag, a.data, cfg, out)
+        trained(SRC / f"{tag}.pt", a.data, cfg, out / f"ft-{tag}")
     if a.no_bench:
         return
     rows = [(SRC / "unpruned.onnx", "unpruned")]

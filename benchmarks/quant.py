@@ -74,14 +74,14 @@ def main() -> None:
                     "ours OV FP16"),
     }
     # the fair baseline for QAT: the input trained for the same 2 epochs in FP32 (same lr), then the same PTQ
-    from yolo_compress.train import FinetuneConfig, finetune
+    from _common import trained
+    from yolo_compress.train import FinetuneConfig
 
     base_run = (a.out / "ft-baseline-2ep").resolve()
     base_pt = base_run / "weights" / "last.pt"
-    base_done = (base_run / "results.csv").exists() and len((base_run / "results.csv").read_text().splitlines()) > 2
-    if not base_done and (not a.only or "ort-qat-baseline" in a.only):
-        finetune(a.model, data, FinetuneConfig(epochs=2, imgsz=a.imgsz, lr0=1e-5, lrf=0.1, warmup_epochs=0.0),
-                 base_run, resume=base_pt.exists())
+    if not a.only or "ort-qat-baseline" in a.only:
+        trained(a.model, Path(data), FinetuneConfig(epochs=2, imgsz=a.imgsz, lr0=1e-5, lrf=0.1, warmup_epochs=0.0),
+                base_run)
     if base_pt.exists():
         ours["ort-qat-baseline"] = (q(backend="onnxruntime", calibration="minmax"), "ort_ft2ep_int8.onnx",
                                     "input + same 2 ep FP32 fine-tune, then ours ORT INT8 PTQ")

@@ -112,6 +112,16 @@ class FinetuneConfig(_Config):
         return {k: v for k, v in self.as_dict().items() if k != "sparsity"}
 
 
+def finished_run(run: str | os.PathLike, epochs: int) -> Path | None:
+    """``weights/last.pt`` of an Ultralytics run folder that completed ``epochs`` epochs, else None (an
+    interrupted run, to continue with ``resume=True``, or none at all)."""
+    run = Path(run)
+    last, csv = run / "weights" / "last.pt", run / "results.csv"
+    if last.exists() and csv.exists() and len(csv.read_text().splitlines()) > epochs:
+        return last
+    return None
+
+
 def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
              resume: bool = False, trainer=None) -> Path:
     """Fine-tune a (pruned) checkpoint keeping its architecture. Returns the path of ``best.pt``.

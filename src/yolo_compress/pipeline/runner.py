@@ -134,12 +134,6 @@ def _prune(r: Recipe, stage: Stage, current: Path, work: Path, threads):
     return dest, {"summary": res.summary()}
 
 
-def _last_if_done(run: Path, epochs: int) -> Path | None:
-    last = run / "weights" / "last.pt"
-    csv = run / "results.csv"
-    return last if last.exists() and csv.exists() and len(csv.read_text().splitlines()) > epochs else None
-
-
 def _train_result(train_dir: Path, work: Path) -> tuple[Path, dict]:
     dest = work / "model.pt"
     shutil.copy2(train_dir / "weights" / "last.pt", dest)  # the last epoch: val is the test split
@@ -150,22 +144,23 @@ def _train_result(train_dir: Path, work: Path) -> tuple[Path, dict]:
 
 
 def _finetune(r: Recipe, stage: Stage, current: Path, work: Path, threads):
-    from ..train import finetune
+    from ..train import finetune, finished_run
 
     cfg = stage_configs(stage, r.imgsz, r.data)["train"]
     train_dir = (work / "train").resolve()
-    if not _last_if_done(train_dir, cfg.epochs):
+    if not finished_run(train_dir, cfg.epochs):
         finetune(current, r.data, cfg, train_dir, resume=(train_dir / "weights" / "last.pt").exists())
     return _train_result(train_dir, work)
 
 
 def _distill(r: Recipe, stage: Stage, current: Path, work: Path, threads):
     from ..distill.distill import distill
+    from ..train import finished_run
 
     c = stage_configs(stage, r.imgsz, r.data)
     teacher = r.model if r.teacher == "input" else r.teacher
     train_dir = (work / "train").resolve()
-    if not _last_if_done(train_dir, c["train"].epochs):
+    if not finished_run(train_dir, c["train"].epochs):
         distill(current, teacher, r.data, c["distill"], c["train"], train_dir,
                 resume=(train_dir / "weights" / "last.pt").exists())
     dest, info = _train_result(train_dir, work)

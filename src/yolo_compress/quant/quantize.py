@@ -145,17 +145,16 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
     weights (BN folded). The run folder sits beside the output (``.<name>.qat``) so an interrupted run
     resumes when the same command is given again."""
     from ..models import load_model, save_model
-    from ..train import FinetuneConfig, KeepArchitectureTrainer, finetune
+    from ..train import FinetuneConfig, KeepArchitectureTrainer, finetune, finished_run
     from . import qat
     from .calib import split_train
     from .onnxrt import cpu_has_vnni
 
     run = (dest.parent / f".{dest.name}.qat").resolve()
     last = run / "weights" / "last.pt"
-    done = (run / "results.csv").exists() and len((run / "results.csv").read_text().splitlines()) > cfg.qat_epochs
     ft = FinetuneConfig(epochs=cfg.qat_epochs, imgsz=cfg.imgsz, batch=cfg.qat_batch, lr0=cfg.qat_lr0, lrf=0.1,
                         warmup_epochs=0.0, workers=cfg.workers, seed=cfg.seed)
-    if not (last.exists() and done):
+    if not finished_run(run, cfg.qat_epochs):
         if last.exists():
             finetune(last, spec.yaml_path, ft, run, resume=True, trainer=KeepArchitectureTrainer)
         else:

@@ -1,0 +1,35 @@
+"""Shared by the benchmark scripts: resumable training into a run folder, and one bench run over rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yolo_compress.api import BenchConfig, ExportConfig, bench, export
+from yolo_compress.train import FinetuneConfig, finetune, finished_run
+
+
+def trained(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
+    """Fine-tune ``model`` into ``run`` unless that run already finished (an interrupted one continues);
+    returns the *last* epoch's weights: the val split is also our test split, so Ultralytics' best.pt would
+    be selected on it."""
+    run = run.resolve()
+    if not finished_run(run, cfg.epochs):
+        finetune(model, data, cfg, run, resume=(run / "weights" / "last.pt").exists())
+    return run / "weights" / "last.pt"
+
+
+def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3):
+    """Export every checkpoint row to ONNX (once: existing exports are reused) and bench all rows in one run."""
+    from rich.console import Console
+
+    onnx = []
+    for i, (pt, _) in enumerate(rows):
+        dest = out / f"row{i}.onnx"
+        if not dest.exists():
+            export(pt, ExportConfig(format="onnx", imgsz=imgsz), out=dest)
+        onnx.append(dest)
+    console = Console(width=200)
+    report = bench(onnx, BenchConfig(data=str(data), imgsz=imgsz, threads=2, runs=100, rounds=rounds),
+                   names=[n for _, n in rows], out_dir=out, console=console)
+    report.print(console)
+    return report
