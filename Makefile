@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export YOLO_OFFLINE := 1
 
-.PHONY: demo test install clean lock
+.PHONY: demo test install clean lock browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/yolo-compress demo
 
-test: $(STAMP)
+# The report test renders report.html in headless Chromium: Debian's package, installed when missing.
+browser:
+	@[ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the report-rendering test (one time)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "error: headless Chromium is missing; install it (apt-get install chromium) or set CHROMIUM=/path/to/chrome"; exit 1; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -n 2 --durations=15   # 2 workers: the CPU budget is 2 cores
 
 # Regenerate the constraints (lock) file from the current .venv.

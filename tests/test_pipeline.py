@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import render
 from conftest import kill_after, run_cli
 from yolo_compress.errors import ConfigError
 from yolo_compress.pipeline.recipe import STAGES, list_builtin, load_recipe
@@ -90,6 +91,7 @@ def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, dat
     assert "03-quantize" in md and "int8" in md and "plot.svg" in md
     page = (run / "report.html").read_text()
     assert "<svg" in page and "Pareto front" in page and 'id="stages"' in page
+    _check_rendered(run / "report.html", tmp_path / "chromium")
     # the report rebuilds from the measurements alone
     (run / "report.md").unlink()
     r = run_cli("report", str(run))
@@ -105,3 +107,18 @@ def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, dat
 def test_pareto_front():
     pts = [(1.0, 0.40), (0.5, 0.38), (0.6, 0.30), (0.3, 0.37), (0.3, 0.36)]
     assert pareto(pts) == [0, 1, 3]
+
+
+def _check_rendered(page: Path, tmp: Path) -> None:
+    """The HTML report as headless Chromium lays it out and paints it: the stage table has its 4 rows, the
+    plot is an inline SVG of real size with its marks, and the Pareto front's red line is painted inside
+    the plot's box on the screenshot."""
+    measured, img = render(page, tmp)
+    assert measured["svg"] and measured["rows"] == 4, measured
+    x, y, w, h = (int(round(v)) for v in measured["rect"])
+    assert w > 300 and h > 200 and measured["marks"] > 10, measured
+    crop = img[y:y + h, x:x + w].astype(int)
+    assert crop.shape[:2] == (h, w), f"plot box {measured['rect']} is outside the {img.shape} screenshot"
+    red = (abs(crop[..., 0] - 214) < 30) & (abs(crop[..., 1] - 39) < 30) & (abs(crop[..., 2] - 40) < 30)
+    assert red.sum() > 50, "the Pareto front (#d62728) was not painted in the plot"
+    assert (crop.sum(-1) < 600).sum() > 1000, "the plot area is blank (no axes, ticks or labels painted)"

@@ -10,6 +10,7 @@ from .export.formats import Artifact, inspect_artifact, list_formats
 from .bench.runtimes import list_runtimes
 from .data import load_data
 from .models import load_model, model_info, save_model
+from .predict import PredictResult, predict
 from .prune import PruneResult, list_criteria, prune, prune_checkpoint
 from .quant import QuantResult, quantize
 from .distill.distill import distill
@@ -21,5 +22,5 @@ __all__ = [
     "inspect_artifact", "list_formats", "list_runtimes", "load_data", "load_model", "model_info", "run_demo",
     "save_model", "verify", "PruneConfig", "PruneResult", "list_criteria", "prune", "prune_checkpoint",
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
-    "DistillConfig", "distill", "list_losses",
+    "DistillConfig", "distill", "list_losses", "PredictResult", "predict",
 ]

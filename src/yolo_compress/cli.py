@@ -176,6 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparsity", type=float, default=0.0,
                    help="BN-L1 sparsity training strength (e.g. 1e-4) before pruning with --criterion bn")
 
+    p = sub.add_parser("predict", help="draw an artifact's detections on images, folders or videos")
+    _add_common(p)
+    p.add_argument("artifact", help=".pt, .onnx, .torchscript file or OpenVINO folder")
+    p.add_argument("source", help="image, folder of images/videos, or video file")
+    p.add_argument("--conf", type=float, default=0.25, help="confidence threshold")
+    p.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
+    p.add_argument("--imgsz", type=int, help="input size (default: the artifact's)")
+    p.add_argument("--runtime", default="auto", help="auto | torch | onnxruntime | openvino")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--no-save", action="store_true", help="only write predictions.json")
+    p.add_argument("--out", help="output folder (default runs/predict-<time>)")
+
     p = sub.add_parser("info", help="params and GFLOPs of a model")
     _add_common(p)
     p.add_argument("model")
@@ -236,6 +248,13 @@ def _run(args, console) -> int:
         report.write(out)
         report.print(console)
         console.print(f"written: {out / 'bench.md'}, {out / 'bench.json'}")
+        return 0
+    if args.command == "predict":
+        from .predict import predict
+
+        res = predict(args.artifact, args.source, args.out, conf=args.conf, iou=args.iou, imgsz=args.imgsz,
+                      runtime=args.runtime, threads=args.threads, save=not args.no_save, console=console)
+        console.print(res.summary(), highlight=False)
         return 0
     if args.command == "quantize":
         cfg = api.QuantConfig(backend=args.backend, mode=args.mode, data=args.data, imgsz=args.imgsz,

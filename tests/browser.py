@@ -1,0 +1,68 @@
+"""Render an HTML page in real headless Chromium (Debian's package; `make test` installs it) and report what
+was laid out and painted. Not a mock: the browser's own layout engine measures the page and its own
+compositor paints the screenshot that the checks read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+# The flags the machine notes recommend: no sandbox (root), no GPU, and no background networking
+# (the closed network refuses Chromium's calls home).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         "--force-device-scale-factor=1", "--window-size=1400,1600"]
+
+PROBE = """<script>
+window.addEventListener('load', () => {
+  const svg = document.querySelector('#plot svg');
+  const rect = svg ? svg.getBoundingClientRect() : null;
+  const rows = document.querySelectorAll('#stages tbody tr').length;
+  const out = {svg: !!svg, rows: rows,
+               rect: rect ? [rect.left, rect.top, rect.width, rect.height] : null,
+               marks: svg ? svg.querySelectorAll('path, use').length : 0};
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium() -> str:
+    exe = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        raise AssertionError("headless Chromium is missing: `make test` installs Debian's chromium, or set CHROMIUM")
+    return exe
+
+
+def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args], check=False,
+                          capture_output=True,
+                          text=True, timeout=120)
+
+
+def render(page: Path, tmp: Path) -> tuple[dict, np.ndarray]:
+    """Load ``page`` (a copy with a measuring script appended) and return what the layout engine measured
+    ({svg, rows, rect, marks}) and the screenshot as an RGB array."""
+    import cv2
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    probe = tmp / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    dom = _run(["--dump-dom", probe.as_uri()], tmp)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.DOTALL)
+    assert m, f"Chromium did not run the page (exit {dom.returncode}): {dom.stderr[-500:]}"
+    measured = json.loads(m.group(1).replace("&quot;", '"'))
+    shot = tmp / "shot.png"
+    r = _run([f"--screenshot={shot}", page.as_uri()], tmp)
+    assert shot.exists(), f"Chromium wrote no screenshot (exit {r.returncode}): {r.stderr[-500:]}"
+    img = cv2.imread(str(shot), cv2.IMREAD_COLOR)[:, :, ::-1]
+    return measured, img
