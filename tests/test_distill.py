@@ -157,3 +157,45 @@ def test_killed_distill_resumes_with_our_losses(data, tmp_path):
     col = [c.strip() for c in rows[0]].index("train/dis_loss")
     assert rows[-1][0].strip() == "2" and float(rows[-1][col]) > 0
     assert student_only(run / "weights" / "best.pt")
+
+
+def test_ddp_workers_rebuild_our_trainer(data, tmp_path):
+    """``device=0,1``: Ultralytics starts each DDP worker from a file that ``generate_ddp_file`` pickles (the
+    trainer class, its args, the model). A fresh interpreter must get our distillation trainer back with
+    its teacher path and losses, and the KDModel with its teacher and adapters. The multi-GPU run itself
+    needs GPUs; this is the part of it that runs (and can break) here."""
+    import subprocess
+    import sys
+
+    from ultralytics.utils.dist import ddp_cleanup, generate_ddp_file
+
+    from yolo_compress.distill.distill import distill_trainer
+
+    student = _saved("yolov8n.yaml", tmp_path / "student.pt")
+    teacher = _saved("yolov8n.yaml", tmp_path / "teacher.pt")  # n: a small pickle
+    cls = distill_trainer(teacher, DistillConfig(losses=(("ld", 0.5), ("cwd", 2.0)), temperature=3.0))
+    trainer = cls(overrides={"model": str(student), "data": str(data), "imgsz": TINY_IMGSZ, "epochs": 1,
+                             "device": "cpu", "project": str(tmp_path), "name": "ddp", "plots": False})
+    trainer.model = trainer.get_model(weights=load_model(student).model)
+    script = generate_ddp_file(trainer)
+    try:
+        probe = f"""
+import sys
+sys.path = {sys.path!r}
+from ultralytics.utils import DEFAULT_CFG_DICT
+from ultralytics.utils.patches import torch_load
+state = torch_load({str(Path(script).with_suffix('.pt'))!r}, map_location="cpu")
+cfg = DEFAULT_CFG_DICT.copy(); cfg.update(save_dir='')
+t = state["trainer"](cfg=cfg, overrides=state["args"], _callbacks=state["callbacks"])
+m = state["model"]
+print(type(t).__mro__[1].__name__, t.teacher_path, t.kd.losses, t.kd.temperature, type(m).__name__,
+      sum(p.numel() for p in m.teacher_model.parameters()) > 0, len(m.adapters) if hasattr(m, "adapters") else -1)
+"""
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        ddp_cleanup(trainer, script)
+    assert r.returncode == 0, r.stderr[-2000:]
+    words = r.stdout.split()
+    assert words[0] == "DistillTrainer" and words[1] == str(teacher)
+    assert "('ld', 0.5), ('cwd', 2.0)" in r.stdout and words[-4] == "3.0" and words[-3] == "KDModel"
+    assert words[-2] == "True" and words[-1] == "3"  # teacher inside, one adapter per neck level
