@@ -10,7 +10,7 @@ export YOLO_OFFLINE := 1
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,litert]'
 	@touch $(STAMP)
 
 install: $(STAMP)

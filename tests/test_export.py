@@ -130,10 +130,40 @@ def test_coreml_converts_on_linux_without_parity(tiny_pt, tmp_path):
         bench([res.artifact.path], BenchConfig(runs=0))
 
 
-@pytest.mark.parametrize("fmt,needs", [("tflite", "tensorflow"), ("engine", "GPU")])
-def test_formats_without_converter_fail_before_work(tiny_pt, tmp_path, fmt, needs):
+@pytest.mark.parametrize("args,needs", [(["--format", "engine"], "GPU"),
+                                         (["--format", "tflite", "--half"], "no FP16 model file")])
+def test_impossible_exports_fail_before_work(tiny_pt, tmp_path, args, needs):
     from conftest import run_cli
 
-    r = run_cli("export", str(tiny_pt), "--format", fmt, "--imgsz", "64", "--out", str(tmp_path / f"m.{fmt}"))
+    r = run_cli("export", str(tiny_pt), *args, "--imgsz", "64", "--out", str(tmp_path / "m.out"))
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and needs in r.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_missing_converter_named_before_work():
+    """A format whose converter module is not installed is refused with the install line (a registered
+    format of our own, since every converter of the built-in ones is installed here)."""
+    from yolo_compress.errors import UnsupportedError
+    from yolo_compress.export.formats import FORMATS, Format, check_export_request, register_format
+
+    register_format(Format("fake", "fake", ".fake", None, half_on_cpu=False, dynamic=False,
+                           requires=("no_such_converter_module",), install="pip install no-such-converter"))
+    try:
+        with pytest.raises(UnsupportedError, match="no_such_converter_module.*pip install no-such-converter"):
+            check_export_request("fake", False, False)
+    finally:
+        FORMATS.pop("fake")
+
+
+def test_tflite_litert_export_parity_and_bench(tiny_pt, tmp_path):
+    """TFLite through Ultralytics' LiteRT path (litert-torch), run by Google's LiteRT interpreter: parity
+    against PyTorch (boxes are de-normalized by the runner), metadata read back, timed and evaluated by
+    the same bench as every other runtime."""
+    from yolo_compress.api import BenchConfig, ExportConfig, bench, export
+
+    res = export(tiny_pt, ExportConfig(format="tflite", imgsz=64), out=tmp_path / "m.tflite")
+    assert res.parity is not None and res.parity.passed, res.parity.summary()
+    a = res.artifact
+    assert (a.format, a.precision, a.imgsz, len(a.names)) == ("tflite", "fp32", 64, 3)
+    rep = bench([a.path], BenchConfig(runs=50, warmup=2, imgsz=64, threads=2))
+    assert rep.rows[0].runtime == "litert" and rep.rows[0].timing.p50_ms > 0

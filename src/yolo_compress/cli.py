@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("model", help="Ultralytics .pt checkpoint or model YAML")
     p.add_argument("--format", default="onnx",
-                   help="onnx | openvino | torchscript | coreml | tflite | engine (default onnx); the last three "
-                        "need their converter (and TensorRT a GPU): checked before any work")
+                   help="onnx | openvino | torchscript | coreml | tflite | engine (default onnx); coreml and "
+                        "tflite need their converter, engine TensorRT and a GPU: checked before any work")
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--half", action="store_true", help="FP16 weights")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch and image size")
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="draw an artifact's detections on images, folders or videos")
     _add_common(p)
-    p.add_argument("artifact", help=".pt, .onnx, .torchscript file or OpenVINO folder")
+    p.add_argument("artifact", help=".pt, .onnx, .torchscript, .tflite file or OpenVINO folder")
     p.add_argument("source", help="image, folder of images/videos, or video file")
     p.add_argument("--conf", type=float, default=0.25, help="confidence threshold")
     p.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")

@@ -41,4 +41,7 @@ def run_demo(out_root: Path = Path("runs"), threads: int | None = 2, console=Non
     """The main job on the built-in model and images: the ``demo`` recipe (edge-cpu with short budgets)."""
     from .pipeline.runner import run_recipe
 
-    return run_recipe("demo", new_run_dir(out_root, "demo"), console=console, threads=threads)
+    run = new_run_dir(out_root, "demo")
+    if console is not None:
+        console.print(f"report (when done): {run / 'report.html'} and {run / 'report.md'}", highlight=False)
+    return run_recipe("demo", run, console=console, threads=threads)

@@ -1,4 +1,4 @@
-"""``predict``: run any artifact (.pt, ONNX, OpenVINO, TorchScript) on images, folders or video files and
+"""``predict``: run any artifact (.pt, ONNX, OpenVINO, TorchScript, TFLite) on images, folders or video files and
 draw its boxes, with the bench's own pre/post-processing (letterbox, Ultralytics NMS, un-letterbox), so
 what a user sees is what the bench measured.
 

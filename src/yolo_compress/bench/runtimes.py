@@ -21,8 +21,10 @@ CAN_RUN = {
     "torch": {"pytorch", "torchscript"},
     "onnxruntime": {"onnx"},
     "openvino": {"openvino", "onnx"},
+    "litert": {"tflite"},
 }
-DEFAULT_RUNTIME = {"pytorch": "torch", "torchscript": "torch", "onnx": "onnxruntime", "openvino": "openvino"}
+DEFAULT_RUNTIME = {"pytorch": "torch", "torchscript": "torch", "onnx": "onnxruntime", "openvino": "openvino",
+                   "tflite": "litert"}
 
 
 def register_runtime(name: str) -> Callable[[type], type]:
@@ -118,6 +120,50 @@ class OpenVinoRunner(Runner):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         res = self.request.infer({0: x})
         return np.asarray(res[self.output], dtype=np.float32)
+
+
+@register_runtime("litert")
+class LiteRtRunner(Runner):
+    """Google's LiteRT interpreter (ai-edge-litert; XNNPACK delegate on CPU). Ultralytics' LiteRT export keeps
+    the NCHW float input but divides box coordinates by the input size (so that INT8 keeps the scores'
+    resolution); they are multiplied back here, as Ultralytics' own LiteRT backend does. Legacy NHWC
+    exports (onnx2tf) are transposed at the boundary."""
+
+    def __init__(self, artifact: Artifact, threads: int | None = None):
+        super().__init__(artifact, threads)
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise UnsupportedError(f"'{artifact.path}' needs the LiteRT runtime: pip install ai-edge-litert") from None
+        self.interp = Interpreter(model_path=str(artifact.path), num_threads=threads or None)
+        self.interp.allocate_tensors()
+        inp = self.interp.get_input_details()[0]
+        self.input_index, self.input_dtype = inp["index"], inp["dtype"]
+        shape = [int(v) for v in inp["shape"]]
+        self.nhwc = shape[-1] == 3 and shape[1] != 3
+        h, w = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
+        # end-to-end heads output pixel boxes after their own NMS; the others are normalized
+        self.box_scale = None if artifact.end2end else np.array([w, h, w, h], dtype=np.float32).reshape(1, 4, 1)
+        self.input_quant = inp.get("quantization", (0.0, 0))
+        out = self.interp.get_output_details()[0]
+        self.output_index, self.output_quant = out["index"], out.get("quantization", (0.0, 0))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.nhwc:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        scale, zero = self.input_quant
+        if self.input_dtype != np.float32 and scale:
+            x = np.round(x / scale + zero).astype(self.input_dtype)
+        self.interp.set_tensor(self.input_index, x.astype(self.input_dtype, copy=False))
+        self.interp.invoke()
+        y = self.interp.get_tensor(self.output_index)
+        scale, zero = self.output_quant
+        if y.dtype != np.float32 and scale:
+            y = (y.astype(np.float32) - zero) * scale
+        y = y.astype(np.float32)  # a copy: the interpreter owns its output buffer
+        if self.box_scale is not None:
+            y[:, :4] *= self.box_scale
+        return y
 
 
 def resolve_runtime(artifact: Artifact, runtime: str = "auto") -> str:

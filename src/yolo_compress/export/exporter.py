@@ -44,7 +44,9 @@ def default_output(model_path: Path, fmt: str) -> Path:
 def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
     from ultralytics import YOLO
 
-    kwargs = dict(format=cfg.format, imgsz=cfg.imgsz, dynamic=cfg.dynamic, batch=cfg.batch, device="cpu",
+    from .formats import get_format
+
+    kwargs = dict(format=get_format(cfg.format).ultralytics, imgsz=cfg.imgsz, dynamic=cfg.dynamic, batch=cfg.batch, device="cpu",
                   verbose=False)
     if cfg.format == "onnx":
         kwargs["simplify"] = cfg.simplify

@@ -25,6 +25,7 @@ class Format:
     requires: tuple[str, ...] = ()  # Python modules the converter needs (checked before any work)
     install: str = ""  # how to get them
     needs_gpu: bool = False
+    half_note: str = ""  # why --half is refused when it is not about a GPU
 
 
 FORMATS: dict[str, Format] = {}
@@ -41,10 +42,13 @@ register_format(Format("torchscript", "torchscript", ".torchscript", "torch", ha
 # converted on Linux, run on Apple devices: no parity check here
 register_format(Format("coreml", "coreml", ".mlpackage", None, half_on_cpu=True, dynamic=False,
                        requires=("coremltools",), install="pip install 'coremltools>=8'"))
-# Ultralytics' TFLite path goes through TensorFlow SavedModel (onnx2tf); FP32 / FP16 / INT8
-register_format(Format("tflite", "tflite", ".tflite", None, half_on_cpu=True, dynamic=False,
-                       requires=("tensorflow", "onnx2tf"), install="pip install tensorflow onnx2tf tf_keras sng4onnx "
-                       "onnx_graphsurgeon ai-edge-litert (about 1 GB)"))
+# TFLite / LiteRT: Ultralytics' `litert` export (litert-torch converts the PyTorch model directly, no
+# TensorFlow); run here by Google's LiteRT interpreter (ai-edge-litert, XNNPACK on CPU), so parity is checked
+register_format(Format("tflite", "litert", ".tflite", "litert", half_on_cpu=False, dynamic=False,
+                       requires=("litert_torch", "ai_edge_litert"),
+                       install="pip install 'yolo-compress[litert]' (litert-torch, ai-edge-litert)",
+                       half_note="LiteRT has no FP16 model file: export FP32 (the default); LiteRT runs it in FP16 on "
+                                 "GPU delegates and on ARM CPUs (XNNPACK FORCE_FP16)"))
 register_format(Format("engine", "engine", ".engine", None, half_on_cpu=False, dynamic=True,
                        requires=("tensorrt",), install="install NVIDIA TensorRT (pip install tensorrt) on a CUDA machine",
                        needs_gpu=True))
@@ -75,6 +79,8 @@ def check_export_request(fmt: str, half: bool, dynamic: bool) -> Format:
     if missing:
         raise UnsupportedError(f"--format {fmt} needs the converter package(s) {', '.join(missing)}, not installed here; "
                                f"{f.install}, or pick another format ({', '.join(n for n in list_formats() if not FORMATS[n].requires)})")
+    if half and f.half_note:
+        raise UnsupportedError(f"--half with --format {fmt}: {f.half_note}")
     if half and not f.half_on_cpu:
         import torch
 
@@ -209,6 +215,21 @@ def inspect_artifact(path: str | Path) -> Artifact:
         dim0 = model.graph.input[0].type.tensor_type.shape.dim[0]
         batch = dim0.dim_value if dim0.HasField("dim_value") else None
         return Artifact(p, "onnx", _onnx_precision(model), m["imgsz"], batch, m["names"], m["end2end"])
+    if p.suffix == ".tflite":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(p) as zf:  # Ultralytics appends its metadata as a zip entry
+                meta = json.loads(zf.read("metadata.json"))
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            meta = {}
+        if p.stat().st_size < 1024 or p.read_bytes()[4:8] != b"TFL3":
+            raise InputError(f"artifact '{path}' is not a TFLite model (no TFL3 header); re-export it")
+        m = _meta_common(meta)
+        args = meta.get("args", {}) or {}
+        q = args.get("quantize") if isinstance(args, dict) else None
+        prec = "int8" if (isinstance(args, dict) and args.get("int8")) or q in (8, "w8a16", "w8a32") else "fp32"
+        return Artifact(p, "tflite", prec, m["imgsz"], m["batch"], m["names"], m["end2end"])
     if p.suffix == ".torchscript":
         import torch
 
@@ -229,6 +250,6 @@ def inspect_artifact(path: str | Path) -> Artifact:
         imgsz = (y.ckpt or {}).get("train_args", {}).get("imgsz") if getattr(y, "ckpt", None) else None
         return Artifact(p, "pytorch", "fp32", int(imgsz) if imgsz else None, None, dict(y.names), is_end2end(y.model))
     raise InputError(
-        f"artifact '{path}' has an unknown type '{p.suffix or 'folder'}'; pass a .pt, .onnx, .torchscript file "
-        f"or an OpenVINO folder"
+        f"artifact '{path}' has an unknown type '{p.suffix or 'folder'}'; pass a .pt, .onnx, .torchscript, .tflite "
+        f"file or an OpenVINO folder"
     )
