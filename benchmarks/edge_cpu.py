@@ -14,7 +14,9 @@
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/edge_cpu.py --ablation-only # only step 3's training
 
 Outputs under benchmarks/results/edge-cpu/: report.md / report.html / plot.svg copied from the run,
-bench.md / bench.json, table.md, baseline/ (training run, gitignored).
+bench.md / bench.json, table.md, ft-baseline-<E>ep/ and ft-ablation-<E>ep/ (training runs, gitignored).
+A run folder made by an earlier version of the recipe cannot be resumed (the runner refuses a changed
+recipe): pass a new --run-dir.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from _common import trained
 
-from yolo_compress.api import BenchConfig, ExportConfig, QuantConfig, bench, export, quantize
+from yolo_compress.api import BenchConfig, ExportConfig, bench, export, quantize
 from yolo_compress.pipeline.recipe import builtin_recipe, load_recipe, stage_configs
 
 OUT = Path("benchmarks/results/edge-cpu")
@@ -75,20 +77,19 @@ def main() -> None:
         if not dest.exists():
             quantize(baseline, q, dest)
         base_art.append((dest, f"input + same {epochs} ep, INT8 {q.backend}"))
-    rows = [(OUT / "input.onnx", "input FP32"), (OUT / "input_openvino_model", "input FP32")]
-    for p, fmt in ((rows[0][0], "onnx"), (rows[1][0], "openvino")):
-        if not p.exists():
-            export(a.model, ExportConfig(format=fmt, imgsz=recipe.imgsz), out=p)
-    for pt, name, dest in ((next(a.run_dir.glob("[0-9][0-9]-distill/model.pt")), "edge-cpu distill stage FP32",
-                            OUT / "distilled.onnx"),
-                           (ablation, f"ablation: pruned + {epochs} ep plain fine-tune FP32", OUT / "ablation.onnx")):
+    distilled = next(a.run_dir.glob("[0-9][0-9]-distill/model.pt"))
+    fp32 = [(a.model, "onnx", OUT / "input.onnx", "input FP32"),
+            (a.model, "openvino", OUT / "input_openvino_model", "input FP32"),
+            (distilled, "onnx", OUT / "distilled.onnx", "edge-cpu distill stage FP32"),
+            (ablation, "onnx", OUT / "ablation.onnx", f"ablation: pruned + {epochs} ep plain fine-tune FP32")]
+    rows = []
+    for pt, fmt, dest, name in fp32:  # exported once; reruns reuse them
         if not dest.exists():
-            export(pt, ExportConfig(format="onnx", imgsz=recipe.imgsz), out=dest)
+            export(pt, ExportConfig(format=fmt, imgsz=recipe.imgsz), out=dest)
         rows.append((dest, name))
     run_arts = sorted(x for d in a.run_dir.glob("[0-9][0-9]-quantize*") for x in d.iterdir()
-                      if x.name.startswith("model_"))
-    rows += [(p, f"edge-cpu {p.parent.name} ({'OpenVINO' if p.is_dir() else 'ORT'} INT8)") for p in run_arts
-             if p.suffix == ".onnx" or p.is_dir()]
+                      if x.name.startswith("model_") and (x.suffix == ".onnx" or x.is_dir()))
+    rows += [(p, f"edge-cpu {p.parent.name} ({'OpenVINO' if p.is_dir() else 'ORT'} INT8)") for p in run_arts]
     base_onnx = OUT / "baseline.onnx"
     if not base_onnx.exists():
         export(baseline, ExportConfig(format="onnx", imgsz=recipe.imgsz), out=base_onnx)

@@ -160,6 +160,7 @@ def test_tflite_litert_export_parity_and_bench(tiny_pt, tmp_path):
     against PyTorch (boxes are de-normalized by the runner), metadata read back, timed and evaluated by
     the same bench as every other runtime."""
     from yolo_compress.api import BenchConfig, ExportConfig, bench, export
+    from yolo_compress.errors import InputError
 
     res = export(tiny_pt, ExportConfig(format="tflite", imgsz=64), out=tmp_path / "m.tflite")
     assert res.parity is not None and res.parity.passed, res.parity.summary()
@@ -167,3 +168,7 @@ def test_tflite_litert_export_parity_and_bench(tiny_pt, tmp_path):
     assert (a.format, a.precision, a.imgsz, len(a.names)) == ("tflite", "fp32", 64, 3)
     rep = bench([a.path], BenchConfig(runs=50, warmup=2, imgsz=64, threads=2))
     assert rep.rows[0].runtime == "litert" and rep.rows[0].timing.p50_ms > 0
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"\x00" * 64)
+    with pytest.raises(InputError, match="broken.tflite' is not a TFLite model"):
+        bench([broken], BenchConfig(runs=0))

@@ -218,13 +218,15 @@ def inspect_artifact(path: str | Path) -> Artifact:
     if p.suffix == ".tflite":
         import zipfile
 
+        with p.open("rb") as fh:
+            header = fh.read(8)
+        if header[4:8] != b"TFL3":
+            raise InputError(f"artifact '{path}' is not a TFLite model (no TFL3 header); re-export it")
         try:
             with zipfile.ZipFile(p) as zf:  # Ultralytics appends its metadata as a zip entry
                 meta = json.loads(zf.read("metadata.json"))
         except (zipfile.BadZipFile, KeyError, ValueError):
             meta = {}
-        if p.stat().st_size < 1024 or p.read_bytes()[4:8] != b"TFL3":
-            raise InputError(f"artifact '{path}' is not a TFLite model (no TFL3 header); re-export it")
         m = _meta_common(meta)
         args = meta.get("args", {}) or {}
         q = args.get("quantize") if isinstance(args, dict) else None
