@@ -1,5 +1,6 @@
 """bench: one measurement path for every artifact; ONNX and OpenVINO agree with PyTorch on mAP."""
 
+import dataclasses
 import json
 
 import pytest
@@ -71,12 +72,40 @@ def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
     assert ran >= 1
 
 
-def test_time_only_without_data(reference_artifacts):
-    onnx = reference_artifacts[1]
-    rep = bench([onnx], BenchConfig(imgsz=160, runs=50, warmup=1, rounds=2))
-    assert rep.rows[0].eval is None and rep.rows[0].timing.p50_ms > 0
-    assert rep.rows[0].timing.runs == 100  # two interleaved rounds of 50
-    assert "median over 2 interleaved rounds" in rep.to_markdown()
+@pytest.mark.parametrize("interleave", [0, 7])
+def test_time_only_without_data(reference_artifacts, interleave):
+    """Both schedules: whole rounds one artifact at a time, and blocks of runs cycling over live workers."""
+    _, onnx, ov, _ = reference_artifacts
+    rep = bench([onnx, ov], BenchConfig(imgsz=160, runs=50, warmup=1, rounds=2, interleave=interleave))
+    for row in rep.rows:
+        t = row.timing
+        assert row.eval is None and 0 < t.p50_ms <= t.p90_ms and t.throughput_ips > 0 and t.peak_rss_mb > 10
+        assert t.runs == 100  # two rounds of 50
+        assert 0 < t.p50_best_ms <= t.p50_ms * 1.0001  # the fastest slice's median cannot exceed the median of all
+    assert rep.rows[0].runtime == "onnxruntime" and rep.rows[1].runtime == "openvino"
+    md = rep.to_markdown()
+    assert ("blocks of 7 runs cycling" in md) if interleave else ("median over 2 interleaved rounds" in md)
+
+
+def test_interleaved_worker_failure_is_one_clear_error(reference_artifacts, tmp_path):
+    """A worker that cannot open its artifact stops the whole interleaved run with the artifact named, and
+    leaves no worker process behind."""
+    import psutil
+
+    from yolo_compress.bench.latency import time_interleaved
+    from yolo_compress.data import preprocess, synthetic_images
+    from yolo_compress.errors import YoloCompressError
+    from yolo_compress.export.formats import inspect_artifact
+
+    onnx = inspect_artifact(reference_artifacts[1])
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(onnx.path.read_bytes()[:5000])  # truncated: only the worker finds out
+    broken = dataclasses.replace(onnx, path=bad)
+    x, _ = preprocess(synthetic_images(1, 160), 160)
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    with pytest.raises(YoloCompressError, match="bad.onnx"):
+        time_interleaved([(onnx, "onnxruntime"), (broken, "onnxruntime")], x, threads=1, warmup=1, runs=50)
+    assert {c.pid for c in psutil.Process().children(recursive=True)} <= before
 
 
 def test_bench_input_errors(reference_artifacts, tmp_path):
@@ -87,5 +116,7 @@ def test_bench_input_errors(reference_artifacts, tmp_path):
         bench([tmp_path / "missing.onnx"], BenchConfig(runs=0))
     with pytest.raises(ConfigError, match="at least 50"):
         BenchConfig(runs=10)
+    with pytest.raises(ConfigError, match="--interleave -1"):
+        BenchConfig(interleave=-1)
     with pytest.raises(UnsupportedError, match="cannot run"):
         bench([onnx], BenchConfig(imgsz=160, runtime="torch", runs=0))

@@ -135,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=8, help="batch size for the throughput column")
     p.add_argument("--runs", type=int, default=50, help="timed runs at batch 1 (>= 50; 0 skips timing)")
     p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=1, help="interleaved timing rounds (medians kept); 3+ on noisy machines")
+    p.add_argument("--rounds", type=int, default=1, help="timing rounds (runs x rounds per artifact); 3+ on noisy machines")
+    p.add_argument("--interleave", type=int, default=10,
+                   help="blocks of this many runs cycle over the artifacts' live workers (default 10); 0 times "
+                        "one artifact at a time")
     p.add_argument("--limit", type=int, help="evaluate on the first N val images only")
     p.add_argument("--names", help="comma-separated row names")
     p.add_argument("--out", help="folder for bench.json and bench.md (default runs/bench-<time>)")
@@ -236,7 +239,7 @@ def _run(args, console) -> int:
 
         cfg = api.BenchConfig(data=args.data, imgsz=args.imgsz, runtime=args.runtime, threads=args.threads,
                               batch=args.batch, runs=args.runs, warmup=args.warmup, limit=args.limit,
-                              rounds=args.rounds)
+                              rounds=args.rounds, interleave=args.interleave)
         names = args.names.split(",") if args.names else None
         if names and len(names) != len(args.artifacts):
             from .errors import ConfigError

@@ -81,12 +81,19 @@ class BenchConfig(_Config):
     runs: int = 50
     warmup: int = 10
     limit: int | None = None  # evaluate on the first N val images only
-    rounds: int = 1  # timing rounds, interleaved over the artifacts (A B C, A B C, ...); medians are kept
+    rounds: int = 1  # timing rounds: runs * rounds timed runs per artifact
+    # > 0: every artifact's worker stays alive and blocks of this many runs cycle over them (A B C A B C ...
+    # every few hundred ms), so ratios do not depend on which artifact met a slow spell of a shared machine;
+    # 0: one artifact at a time, a whole round each (medians over rounds kept)
+    interleave: int = 10
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
         if self.rounds < 1:
             raise ConfigError(f"--rounds {self.rounds} is invalid; give 1 or more")
+        if self.interleave < 0:
+            raise ConfigError(f"--interleave {self.interleave} is invalid; give a block of runs >= 1, or 0 for "
+                              "one artifact at a time")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads {self.threads} is invalid; give a positive integer")
         if self.runs != 0 and self.runs < 50:

@@ -22,7 +22,7 @@ from ..export.formats import Artifact, inspect_artifact
 from ..progress import progress_bar, task_progress
 from .evaluator import EvalResult, evaluate
 from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats
-from .latency import Timing, time_artifact
+from .latency import Timing, time_artifact, time_interleaved
 from .runtimes import make_runner, resolve_runtime
 
 
@@ -93,6 +93,15 @@ class BenchReport:
             ])
         return out
 
+    def _schedule(self) -> str:
+        c = self.config
+        if c.interleave > 0:
+            return (f"median/p90 of {c.runs * c.rounds} runs after {c.warmup} warm-up, timed in blocks of "
+                    f"{c.interleave} runs cycling over all artifacts (best round = lowest median of {c.rounds} "
+                    f"slices of {c.runs})")
+        return (f"median/p90 of {c.runs} runs after {c.warmup} warm-up"
+                f"{f' (median over {c.rounds} interleaved rounds)' if c.rounds > 1 else ''}")
+
     def to_markdown(self) -> str:
         cols = self.columns()
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -102,8 +111,7 @@ class BenchReport:
         lines.append("")
         lines.append(
             f"imgsz {c.imgsz}, {c.threads or 'default'} threads, latency = network call at batch 1, "
-            f"median/p90 of {c.runs} runs after {c.warmup} warm-up"
-            f"{f' (median over {c.rounds} interleaved rounds)' if c.rounds > 1 else ''}; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
+            f"{self._schedule()}; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
             f"images of '{c.data or 'none'}' (Ultralytics matching; COCO column: faster-coco-eval). "
             f"{m.get('cpu', '')}, {m.get('cores', '')} cores, {self.date}."
         )
@@ -192,6 +200,8 @@ def _median_timing(ts: list[Timing]) -> Timing | None:
     """Per-field median over rounds (one round: itself)."""
     if not ts:
         return None
+    if len(ts) == 1 and ts[0].p50_best_ms > 0:  # the interleaved schedule: already one timing over all rounds
+        return ts[0]
     import statistics
 
     fields = Timing.__dataclass_fields__
@@ -227,7 +237,14 @@ def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Se
             del runner
         evals.append(ev)
     timings: list[list[Timing]] = [[] for _ in arts]
-    if config.runs > 0:  # interleaved rounds: slow drifts of a shared machine hit every artifact alike
+    if config.runs > 0 and config.interleave > 0:  # blocks of runs cycle over live workers (latency.py)
+        n = config.runs * config.rounds * len(arts)
+        with task_progress(f"time {len(arts)} artifact(s), interleaved blocks of {config.interleave} runs", n,
+                           console) as advance:
+            timings = [[t] for t in time_interleaved(list(zip(arts, runtimes)), x, config.threads, config.warmup,
+                                                      config.runs, config.rounds, config.batch, config.interleave,
+                                                      on_progress=advance)]
+    elif config.runs > 0:  # interleaved rounds: slow drifts of a shared machine hit every artifact alike
         for r in range(config.rounds):
             for i, (a, rt, name) in enumerate(zip(arts, runtimes, names)):
                 label = f"time {name} [{rt}]" + (f" round {r + 1}/{config.rounds}" if config.rounds > 1 else "")

@@ -1,4 +1,9 @@
-"""Timing worker: ``python -m yolo_compress.bench.worker JOB_JSON``. Imports only the runtime it times."""
+"""Timing worker: ``python -m yolo_compress.bench.worker [--serve] JOB_JSON``. Imports only the runtime it times.
+
+Without ``--serve`` it warms up, times ``runs`` calls, measures throughput and prints one result. With
+``--serve`` (the interleaved schedule) it warms up, prints ``{"ready"}`` and then answers lines on stdin:
+``run K`` (one untimed call, then K timed ones: ``{"times": [...]}``) and ``finish`` (throughput and peak
+RSS, then exit)."""
 
 from __future__ import annotations
 
@@ -20,8 +25,34 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # non-Linux fallback
 
 
+def serve(runner, x, job: dict) -> int:
+    import numpy as np
+
+    from .latency import throughput, timed_runs
+
+    for _ in range(job["warmup"]):
+        runner(x)
+    print(json.dumps({"ready": True}), flush=True)
+    all_ms: list[float] = []
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd and cmd[0] == "run":
+            runner(x)  # untimed: the previous worker's block left the caches cold
+            t = timed_runs(runner, x, int(cmd[1]))
+            all_ms += [v * 1e3 for v in t]
+            print(json.dumps({"times": t}), flush=True)
+        elif cmd and cmd[0] == "finish":
+            mean_ms = float(np.mean(all_ms)) if all_ms else float("nan")
+            tp, tp_batch = throughput(runner, x, job["runs"], job["batch"], runner.can_batch(job["batch"]), mean_ms)
+            print(json.dumps({"throughput_ips": float(tp), "throughput_batch": int(tp_batch),
+                              "peak_rss_mb": peak_rss_mb()}), flush=True)
+            return 0
+    return 1  # the parent went away
+
+
 def main(argv: list[str]) -> int:
-    job = json.loads(argv[0])
+    serving = bool(argv) and argv[0] == "--serve"
+    job = json.loads(argv[-1])
     import numpy as np
 
     from ..export.formats import Artifact
@@ -38,6 +69,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"error": f"'{artifact.path}' cannot be opened by {job['runtime']}: {e}"}), flush=True)
         return 1
     x = np.load(job["input"])
+    if serving:
+        return serve(runner, x, job)
     step = max(1, job["runs"] // 20)
 
     def tick(i: int) -> None:
