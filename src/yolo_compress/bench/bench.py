@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..export.formats import Artifact, inspect_artifact
 from ..progress import progress_bar, task_progress
 from .evaluator import EvalResult, evaluate
-from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats
+from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats, tflite_stats
 from .latency import Timing, time_artifact, time_interleaved
 from .runtimes import make_runner, resolve_runtime
 
@@ -173,6 +173,8 @@ def graph_stats(artifact: Artifact, imgsz: int) -> GraphStats | None:
         return onnx_stats(artifact.model_file)
     if artifact.format == "openvino":
         return openvino_stats(artifact.model_file)
+    if artifact.format == "tflite":
+        return tflite_stats(artifact.model_file)
     if artifact.format == "torchscript":
         import torch
 

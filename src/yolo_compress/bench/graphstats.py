@@ -174,3 +174,57 @@ def openvino_stats(xml_path: str | Path) -> GraphStats:
                     if has_const(other):
                         params += prod(list(other.get_partial_shape().to_shape()))
     return GraphStats(params=int(params), gflops=2 * macs / 1e9)
+
+
+# ------------------------------------------------------------------------------------------ TFLite / LiteRT
+_TFL_PASS = {"DEQUANTIZE", "QUANTIZE", "CAST", "RESHAPE", "TRANSPOSE"}  # between a constant and its user
+
+
+def tflite_stats(path: str | Path) -> GraphStats:
+    """From the flatbuffer's op list as Google's LiteRT interpreter reads it (NHWC: CONV_2D weights are
+    [Cout, kh, kw, Cin/g], DEPTHWISE_CONV_2D [1, kh, kw, Cout], TRANSPOSE_CONV [Cout, kh, kw, Cin],
+    FULLY_CONNECTED [units, in]). A tensor is constant when no op produces it and it is not a graph input,
+    or when it comes out of a dequantize/cast/reshape of a constant (FP16 and INT8 weight files). The
+    converter gives every convolution a bias; an all-zero one (a layer that had none, e.g. the DFL
+    convolution) is not counted, so a trained model counts exactly as its ONNX export."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    ops = it._get_ops_details()  # noqa: SLF001 - the interpreter's only view of the op list
+    tensors = {t["index"]: t for t in it.get_tensor_details()}
+    inputs = {d["index"] for d in it.get_input_details()}
+    producer = {int(o): op for op in ops for o in op["outputs"]}
+
+    def is_const(i: int, depth: int = 0) -> bool:
+        if i < 0 or i in inputs:
+            return False
+        op = producer.get(i)
+        if op is None:
+            return True
+        return op["op_name"] in _TFL_PASS and depth < 4 and all(is_const(int(j), depth + 1) for j in op["inputs"][:1])
+
+    def shape(i: int) -> list[int]:
+        return [int(d) for d in tensors[i]["shape"]]
+
+    macs = params = 0
+    for op in ops:
+        name, ins = op["op_name"], [int(i) for i in op["inputs"]]
+        wi = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}.get(name)
+        if wi is None or len(ins) <= wi or not is_const(ins[wi]):
+            continue
+        w, out = shape(ins[wi]), shape(int(op["outputs"][0]))
+        bi = 3 if name == "TRANSPOSE_CONV" else 2
+        params += prod(w)
+        if len(ins) > bi and ins[bi] >= 0 and is_const(ins[bi]):
+            stored = producer.get(ins[bi]) is None  # else behind a dequantize: counted as is
+            params += prod(shape(ins[bi])) if not stored or it.get_tensor(ins[bi]).any() else 0
+        if name == "CONV_2D":
+            macs += prod(out[1:]) * prod(w[1:])
+        elif name == "DEPTHWISE_CONV_2D":
+            macs += prod(out[1:]) * w[1] * w[2]
+        elif name == "TRANSPOSE_CONV":
+            macs += prod(shape(ins[2])[1:]) * w[0] * w[1] * w[2]
+        else:
+            macs += prod(out[1:]) * w[-1]
+    return GraphStats(params=int(params), gflops=2 * macs / 1e9)
