@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quantize", help="INT8 / FP16 artifact (ONNX Runtime or OpenVINO), accuracy-aware")
     _add_common(p)
     p.add_argument("model", help="Ultralytics .pt checkpoint")
-    p.add_argument("--backend", default="openvino", help="onnxruntime | openvino (default openvino)")
+    p.add_argument("--backend", default="openvino", help="onnxruntime | openvino | litert (default openvino)")
     p.add_argument("--mode", default="ptq", help="ptq (static INT8) | qat | dynamic | fp16 (default ptq)")
     p.add_argument("--data", help="data YAML: calibration and control images come from its train split")
     p.add_argument("--imgsz", type=int, default=640)

@@ -145,7 +145,7 @@ class PruneConfig(_Config):
         _check_imgsz(self.imgsz)
 
 
-QUANT_BACKENDS = ("onnxruntime", "openvino", "tensorrt")
+QUANT_BACKENDS = ("onnxruntime", "openvino", "litert", "tensorrt")
 QUANT_MODES = ("ptq", "dynamic", "fp16", "qat")
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile", "auto")
 

@@ -95,6 +95,8 @@ class BenchReport:
 
     def _schedule(self) -> str:
         c = self.config
+        if c.runs == 0:
+            return "not timed (--runs 0)"
         if c.interleave > 0:
             return (f"median/p90 of {c.runs * c.rounds} runs after {c.warmup} warm-up, timed in blocks of "
                     f"{c.interleave} runs cycling over all artifacts (best round = lowest median of {c.rounds} "

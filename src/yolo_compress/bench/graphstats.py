@@ -187,9 +187,10 @@ def tflite_stats(path: str | Path) -> GraphStats:
     or when it comes out of a dequantize/cast/reshape of a constant (FP16 and INT8 weight files). The
     converter gives every convolution a bias; an all-zero one (a layer that had none, e.g. the DFL
     convolution) is not counted, so a trained model counts exactly as its ONNX export."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=str(path))
+    # without XNNPACK: a delegate replaces the ops it takes by DELEGATE nodes, hiding their weights
+    it = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     it.allocate_tensors()
     ops = it._get_ops_details()  # noqa: SLF001 - the interpreter's only view of the op list
     tensors = {t["index"]: t for t in it.get_tensor_details()}

@@ -230,7 +230,8 @@ def inspect_artifact(path: str | Path) -> Artifact:
         m = _meta_common(meta)
         args = meta.get("args", {}) or {}
         q = args.get("quantize") if isinstance(args, dict) else None
-        prec = "int8" if (isinstance(args, dict) and args.get("int8")) or q in (8, "w8a16", "w8a32") else "fp32"
+        prec = ("int8" if (isinstance(args, dict) and args.get("int8")) or q in (8, "w8a16", "w8a32")
+                else "fp16" if q == 16 else "fp32")
         return Artifact(p, "tflite", prec, m["imgsz"], m["batch"], m["names"], m["end2end"])
     if p.suffix == ".torchscript":
         import torch

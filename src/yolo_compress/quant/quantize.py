@@ -25,7 +25,10 @@ LOG = logging.getLogger("yolo_compress")
 SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_int8_openvino_model",
           ("onnxruntime", "ptq"): "_int8.onnx", ("onnxruntime", "dynamic"): "_dynint8.onnx",
           ("onnxruntime", "fp16"): "_fp16.onnx", ("openvino", "ptq"): "_int8_openvino_model",
-          ("openvino", "fp16"): "_fp16_openvino_model"}
+          ("openvino", "fp16"): "_fp16_openvino_model", ("litert", "ptq"): "_int8.tflite",
+          ("litert", "dynamic"): "_dynint8.tflite", ("litert", "fp16"): "_fp16.tflite",
+          ("litert", "qat"): "_qat_int8.tflite"}
+FP32_FORMAT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}
 
 
 @dataclass
@@ -81,12 +84,22 @@ def _check_backend(cfg: QuantConfig) -> None:
             "--backend tensorrt needs an NVIDIA GPU and the tensorrt package"
             + (" (no CUDA GPU here)" if not torch.cuda.is_available() else " (tensorrt is not installed)")
             + "; use --backend onnxruntime or openvino on this machine")
-    mod = {"onnxruntime": "onnxruntime.quantization", "openvino": "nncf"}[cfg.backend]
-    try:
-        __import__(mod)
-    except ImportError:
-        raise UnsupportedError(f"--backend {cfg.backend} needs the '{mod.split('.')[0]}' package, which is not "
-                               f"installed; pip install it or pick another backend") from None
+    mods = {"onnxruntime": ("onnxruntime.quantization",), "openvino": ("nncf",),
+            "litert": ("litert_torch", "ai_edge_litert", "ai_edge_quantizer")}[cfg.backend]
+    for mod in mods:
+        try:
+            __import__(mod)
+        except ImportError:
+            hint = "pip install 'yolo-compress[litert]'" if cfg.backend == "litert" else "pip install it"
+            raise UnsupportedError(f"--backend {cfg.backend} needs the '{mod.split('.')[0]}' package, which is not "
+                                   f"installed; {hint} or pick another backend") from None
+    if cfg.backend == "litert":
+        unsupported = [f for f, on in (("--max-drop", cfg.max_drop is not None), ("--ignore", bool(cfg.ignore)),
+                                       ("--calibration " + cfg.calibration, cfg.calibration not in ("auto", "minmax")))
+                       if on]
+        if unsupported:
+            raise UnsupportedError(f"{unsupported[0]} is not available with --backend litert (AI Edge Quantizer "
+                                   "calibrates min/max over all layers); use --backend onnxruntime or openvino for it")
     if cfg.backend == "openvino" and cfg.mode == "dynamic":
         raise UnsupportedError("--mode dynamic is ONNX Runtime's (ConvInteger); NNCF's weight-only compression "
                                "covers MatMul layers, and YOLO is convolutions: use --backend onnxruntime or --mode ptq")
@@ -117,12 +130,18 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         shutil.copy2(src, pt)
         if config.mode == "fp16":
             return _fp16(pt, src, dest, config, threads, tmp)
-        fmt = "onnx" if config.backend == "onnxruntime" else "openvino"
+        fmt = FP32_FORMAT[config.backend]
         qat_info = None
         if config.mode == "qat":
             pt, qat_info = _qat_train(pt, spec, config, dest, tmp)
         fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads)
-        if config.mode == "dynamic":
+        if config.mode == "dynamic" and config.backend == "litert":
+            from . import litert
+
+            produced = litert.dynamic_int8(fp32, tmp / "dyn.tflite")
+            res = QuantResult(str(dest), config.backend, "dynamic")
+            images = None
+        elif config.mode == "dynamic":
             res, produced = _ort_dynamic(fp32, tmp, config)
             images = None
         else:
@@ -134,7 +153,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
                               len(qd.control), list(qd.warnings), config.max_drop)
             if qat_info:
                 res.qat = qat_info
-            runner = _ort_ptq if config.backend == "onnxruntime" else _ov_ptq
+            runner = {"onnxruntime": _ort_ptq, "openvino": _ov_ptq, "litert": _lite_ptq}[config.backend]
             produced = runner(fp32, tmp, qd, config, res, threads, console)
             images = [s.image for s in qd.control[:8]] or None
         return _finish(produced, dest, pt, src, config, res, images, threads)
@@ -180,7 +199,7 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
 def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads) -> Path:
     from ..export.exporter import export
 
-    dest = tmp / ("fp32.onnx" if fmt == "onnx" else "fp32_openvino_model")
+    dest = tmp / {"onnx": "fp32.onnx", "openvino": "fp32_openvino_model", "tflite": "fp32.tflite"}[fmt]
     return export(pt, ExportConfig(format=fmt, imgsz=imgsz), out=dest, threads=threads).artifact.path
 
 
@@ -190,6 +209,9 @@ def _finish(produced: Path, dest: Path, pt: Path, src: Path, cfg: QuantConfig, r
 
     if cfg.backend == "onnxruntime":
         from .onnxrt import runtime_ops
+        res.runtime_ops = runtime_ops(produced)
+    elif cfg.backend == "litert":
+        from .litert import runtime_ops
         res.runtime_ops = runtime_ops(produced)
     else:
         from .openvino import runtime_ops
@@ -216,10 +238,17 @@ def _write_report(res: QuantResult, art: Artifact) -> None:
 def _fp16(pt: Path, src: Path, dest: Path, cfg: QuantConfig, threads, tmp: Path) -> QuantResult:
     from ..export.exporter import export
 
-    fmt = "onnx" if cfg.backend == "onnxruntime" else "openvino"
+    res = QuantResult(str(dest), cfg.backend, "fp16")
+    if cfg.backend == "litert":  # FP16 weights behind DEQUANTIZE ops, made from the FP32 flatbuffer
+        from . import litert
+
+        produced = litert.fp16(_fp32_export(pt, "tflite", cfg.imgsz, tmp, threads), tmp / "fp16.tflite")
+        res.warnings.append("FP16 weights halve the file; x86 CPUs dequantize them and compute in FP32 (no "
+                            "speed-up here), ARM CPUs and GPU delegates may compute in FP16")
+        return _finish(produced, dest, pt, src, cfg, res, None, threads)
+    fmt = FP32_FORMAT[cfg.backend]
     scratch = tmp / ("fp16.onnx" if fmt == "onnx" else "fp16_openvino_model")
     r = export(pt, ExportConfig(format=fmt, imgsz=cfg.imgsz, half=True, verify=False), out=scratch, threads=threads)
-    res = QuantResult(str(dest), cfg.backend, "fp16")
     res.warnings.append("FP16 halves the file; on a CPU without native FP16 the runtime converts back to FP32, "
                         "so expect no speed-up (measure it with bench)")
     return _finish(r.artifact.path, dest, pt, src, cfg, res, None, threads)
@@ -347,6 +376,13 @@ def _greedy(base: float, full: Path, full_score: float, candidates: list[str], b
     res.float_layers = res.float_layers + floats
     res.control_map["final"] = final
     return best_path
+
+
+def _lite_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
+    from . import litert
+
+    res.calibration = "minmax"
+    return litert.static_int8(fp32, tmp / "int8.tflite", qd.calib)
 
 
 def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
