@@ -47,8 +47,9 @@ def test_ptq_runs_passes_parity_and_reports_int8_ops(backend, default_model, qda
     art = inspect_artifact(out)
     assert art.precision == "int8" and art.imgsz == IMGSZ and art.names  # metadata survives quantization
     assert res["parity"]["passed"] and res["parity"]["reference_detections"] > 0
-    if backend == "litert":  # the Detect head stays float (19 of v8n's 64 convs: see quant/litert.py)
+    if backend == "litert":  # the Detect head computes in float (19 of v8n's 64 convs: see quant/litert.py)
         assert res["runtime_ops"]["int8_convs"] == 45
+        assert res["runtime_ops"]["ops"]["DEQUANTIZE"] >= 18  # ...with INT8 weights dequantized in front
     else:
         assert res["runtime_ops"]["int8_convs"] >= 60  # v8n has 64 convs; only the fixed DFL conv stays float
     assert res["calib_images"] == 16
