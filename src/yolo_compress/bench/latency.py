@@ -11,7 +11,10 @@ Two schedules. ``time_artifact`` times one artifact at a time (a "round" is A's 
 (A 10 runs, B 10 runs, A 10 runs, ...), so every artifact sees the same machine within a fraction of a
 second: on a shared VM whose speed drifts over seconds, ratios between artifacts stop depending on which
 one happened to run during a slow spell. Only one worker computes at a time (the others block on a pipe);
-each block starts with one untimed run, so the cache state left by the previous worker is not timed.
+each block starts with one untimed run, so the cache state left by the previous worker is not timed, and
+after each block the coordinator waits ``gap_s`` (50 ms): ONNX Runtime's thread pool keeps spinning for a
+while after a call, and without the pause the artifact timed right after an ONNX Runtime worker read 0.38x
+where the same file read 0.30x two places later (measured; with the pause all copies agree within 0.01).
 """
 
 from __future__ import annotations
@@ -139,6 +142,7 @@ def time_interleaved(
     batch: int = 1,
     block: int = 10,
     on_progress: Callable[[int], None] | None = None,
+    gap_s: float = float(os.environ.get("YC_INTERLEAVE_GAP", "0.05")),
 ) -> list[Timing]:
     """Time every (artifact, runtime) with ``runs * rounds`` runs each, handed out in blocks of ``block``
     runs that cycle over the artifacts (see the module doc). ``p50_ms`` is the median of all runs;
@@ -165,6 +169,7 @@ def time_interleaved(
                     proc.stdin.write(f"run {k}\n")
                     proc.stdin.flush()
                     times[i] += _reply(proc, a, rt)["times"]
+                    time.sleep(gap_s)  # let this worker's thread pool stop spinning before the next block
                     done += k
                     if on_progress:
                         on_progress(done)
