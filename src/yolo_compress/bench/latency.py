@@ -114,7 +114,7 @@ def _failed(proc: subprocess.Popen, artifact: Artifact, runtime: str) -> YoloCom
 
 
 def _reply(proc: subprocess.Popen, artifact: Artifact, runtime: str) -> dict:
-    """The next JSON message of a serving worker; its error line, or its death, becomes a clear error."""
+    """The next JSON message of a timing worker; its error line, or its death, becomes a clear error."""
     assert proc.stdout is not None
     for line in proc.stdout:
         try:
@@ -207,23 +207,11 @@ def time_artifact(
         xf = Path(tmp) / "x.npy"
         np.save(xf, x)
         proc = _spawn(_job(artifact, runtime, xf, threads, warmup, runs, batch), threads)
-        result = None
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                msg = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        while True:  # progress lines, then the result; an error line or the worker's death raises
+            msg = _reply(proc, artifact, runtime)
+            if "result" in msg:
+                break
             if "progress" in msg and on_progress:
                 on_progress(msg["progress"], runs)
-            if "result" in msg:
-                result = msg["result"]
-            if "error" in msg:
-                proc.wait()
-                raise YoloCompressError(msg["error"])
-        err = proc.stderr.read() if proc.stderr else ""
-        rc = proc.wait()
-        if rc != 0 or result is None:
-            tail = err.strip().splitlines()[-1] if err.strip() else f"exit code {rc}"
-            raise YoloCompressError(f"timing worker for '{artifact.path}' ({runtime}) failed: {tail}")
-        return Timing(**result)
+        proc.wait()
+        return Timing(**msg["result"])
