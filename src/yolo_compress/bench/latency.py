@@ -142,7 +142,7 @@ def time_interleaved(
     batch: int = 1,
     block: int = 10,
     on_progress: Callable[[int], None] | None = None,
-    gap_s: float = float(os.environ.get("YC_INTERLEAVE_GAP", "0.05")),
+    gap_s: float = 0.05,
 ) -> list[Timing]:
     """Time every (artifact, runtime) with ``runs * rounds`` runs each, handed out in blocks of ``block``
     runs that cycle over the artifacts (see the module doc). ``p50_ms`` is the median of all runs;

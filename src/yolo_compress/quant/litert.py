@@ -23,9 +23,10 @@ import numpy as np
 SIGNATURE = "serving_default"
 # The Detect head (its convolutions, DFL, decode, class sigmoid) and Ultralytics' coordinate normalisation
 # compute in float; the head convolutions keep INT8 *weights* (dequantized in front), so the file is as
-# small as an all-INT8 one. Measured on the reference YOLOv8n at 320 (32 calibration images): everything
-# in INT8 0.342 mAP50-95 vs 0.387 FP32; decode only float 0.341; head convolutions only float
-# 0.338-0.341; the whole head float 0.384 (5.6 MB); head float with INT8 weights 0.384 (3.3 MB). Op scopes
+# small as an all-INT8 one. Measured on the reference YOLOv8n at 320 (32 calibration images,
+# benchmarks/litert_head_probe.py): everything in INT8 0.342 mAP50-95 vs 0.387 FP32; decode only float
+# 0.341; decode plus some head convolutions float 0.338-0.341; the whole head float 0.385 (5.6 MB); head
+# float with INT8 weights 0.384 (3.3 MB). Op scopes
 # are the output tensor names litert-torch gives (module paths), and the two branches of a level share
 # them, so the head is kept whole.
 HEAD_SCOPE = r".*(Detect_\d+|_NormalizeCoords;\d+$|serving_default_output)"
@@ -63,19 +64,26 @@ def copy_metadata(src: Path, dst: Path, quantize: int | str) -> None:
         zd.writestr("metadata.json", json.dumps(meta))
 
 
-def static_int8(src: Path, dst: Path, calib: Sequence[np.ndarray]) -> Path:
+def static_int8(src: Path, dst: Path, calib: Sequence[np.ndarray], float_scope: str | None = HEAD_SCOPE,
+                int8_weight_scope: str | None = HEAD_CONVS) -> Path:
+    """Static INT8; ops whose scope matches ``float_scope`` compute in float, and convolutions among them that
+    match ``int8_weight_scope`` keep INT8 weights (dequantized in front). The defaults are what ships;
+    benchmarks/litert_head_probe.py measures the alternatives."""
     from ai_edge_quantizer import qtyping, recipe
 
     qt = _quantizer(src)
     qt.load_quantization_recipe(recipe.static_wi8_ai8())
     _float_io(qt)  # after the recipe is loaded, as Ultralytics does
-    qt.update_quantization_recipe(regex=HEAD_SCOPE, operation_name="*", algorithm_key=recipe.AlgorithmName.NO_QUANTIZE)
-    weights_only = qtyping.OpQuantizationConfig(
-        weight_tensor_config=qtyping.TensorQuantizationConfig(num_bits=8, symmetric=True,
-                                                              granularity=qtyping.QuantGranularity.CHANNELWISE),
-        compute_precision=qtyping.ComputePrecision.FLOAT, explicit_dequantize=True)
-    qt.update_quantization_recipe(regex=HEAD_CONVS, operation_name=qtyping.TFLOperationName.CONV_2D,
-                                  op_config=weights_only, algorithm_key=recipe.AlgorithmName.MIN_MAX_UNIFORM_QUANT)
+    if float_scope:
+        qt.update_quantization_recipe(regex=float_scope, operation_name="*",
+                                      algorithm_key=recipe.AlgorithmName.NO_QUANTIZE)
+    if float_scope and int8_weight_scope:
+        weights_only = qtyping.OpQuantizationConfig(
+            weight_tensor_config=qtyping.TensorQuantizationConfig(num_bits=8, symmetric=True,
+                                                                  granularity=qtyping.QuantGranularity.CHANNELWISE),
+            compute_precision=qtyping.ComputePrecision.FLOAT, explicit_dequantize=True)
+        qt.update_quantization_recipe(regex=int8_weight_scope, operation_name=qtyping.TFLOperationName.CONV_2D,
+                                      op_config=weights_only, algorithm_key=recipe.AlgorithmName.MIN_MAX_UNIFORM_QUANT)
     name = _input_name(src)
     result = qt.calibrate({SIGNATURE: [{name: np.ascontiguousarray(x, dtype=np.float32)} for x in calib]})
     qt.quantize(calibration_result=result).export_model(str(dst), overwrite=True)
