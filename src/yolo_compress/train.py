@@ -123,12 +123,13 @@ def finished_run(run: str | os.PathLike, epochs: int) -> Path | None:
 
 
 def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
-             resume: bool = False, trainer=None) -> Path:
+             resume: bool = False, trainer=None, extra: dict | None = None) -> Path:
     """Fine-tune a (pruned) checkpoint keeping its architecture. Returns the path of ``best.pt``.
 
     Runs go to ``out_dir`` (Ultralytics' ``weights/last.pt`` / ``best.pt``); with ``resume=True`` an
     interrupted run continues from ``last.pt``. ``model`` is a checkpoint path or an Ultralytics ``YOLO``
-    object (e.g. one whose network was prepared for quantization-aware training).
+    object (e.g. one whose network was prepared for quantization-aware training). ``extra``: further
+    Ultralytics train arguments (e.g. ``{"distill_model": teacher}`` for Ultralytics' own distillation).
     """
     from .data import load_data
     from .models import load_model
@@ -145,6 +146,7 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     else:
         y = model if hasattr(model, "model") and hasattr(model, "train") else load_model(model)
         y.train(trainer=trainer, data=str(data_yaml), project=str(out.parent), name=out.name,
-                exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.ultralytics_args())
+                exist_ok=True, plots=False, pretrained=True, verbose=False, val=True, **cfg.ultralytics_args(),
+                **(extra or {}))
     best = out / "weights" / "best.pt"
     return best if best.exists() else last
