@@ -102,6 +102,18 @@ def onnx_stats(path: str | Path) -> GraphStats:
             return None
         return const_shape(n.input[0], depth + 1)
 
+    def kernel_bank(name: str, depth: int = 0) -> list[list[int]]:
+        """Shapes of the constant kernel banks a computed Conv weight is mixed from (dynamic convolution:
+        Einsum(attention, bank) -> Reshape), else []."""
+        n = producer.get(name)
+        if n is None or depth > 4:
+            return []
+        if n.op_type == "Einsum":
+            return [s for s in (const_shape(i) for i in n.input) if s]
+        if n.op_type in {"Reshape", "Cast", "Identity"}:
+            return kernel_bank(n.input[0], depth + 1)
+        return []
+
     macs = params = 0
     for n in g.node:
         if n.op_type in {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv"}:
@@ -109,6 +121,11 @@ def onnx_stats(path: str | Path) -> GraphStats:
             bi = 8 if n.op_type == "QLinearConv" else 2
             w = const_shape(n.input[wi])
             out = shapes.get(n.output[0])
+            bank = kernel_bank(n.input[wi]) if w is None else []
+            if bank and out is not None and shapes.get(n.input[wi]):  # per-image weight: count the bank
+                w = shapes[n.input[wi]]
+                params += sum(prod(b) for b in bank) - prod(w)  # the bank replaces the computed weight
+                macs += sum(prod(b) for b in bank)  # mixing the bank: one multiply-add per bank element
             if w is None or out is None:
                 continue
             params += prod(w) + (prod(const_shape(n.input[bi]) or [0]) if len(n.input) > bi and n.input[bi] else 0)
