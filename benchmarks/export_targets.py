@@ -6,6 +6,7 @@ PyTorch eager mode, which the bench cannot show (its PyTorch runner always fuses
 the folded one, alternating blocks of runs.
 
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/export_targets.py --rounds 7
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/export_targets.py --eager-only   # re-time eager mode only
 
 Outputs under benchmarks/results/export-targets/: the artifacts (reused when present), bench.md/json,
 reparam.txt, eager.md.
@@ -66,6 +67,7 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/export-targets"))
+    ap.add_argument("--eager-only", action="store_true", help="only the eager-mode unfused vs folded timing")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     stem = a.model.stem
@@ -76,6 +78,8 @@ def main() -> None:
     eager = eager_timing(a.model, a.imgsz, threads=2, blocks=20, per_block=10)
     (a.out / "eager.md").write_text(eager)
     print(eager)
+    if a.eager_only:
+        return
     targets = [("onnx", f"{stem}.onnx", "ONNX (ONNX Runtime)"),
                ("torchscript", f"{stem}.torchscript", "TorchScript"),
                ("openvino", f"{stem}_openvino_model", "OpenVINO IR"),
