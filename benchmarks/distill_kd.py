@@ -102,7 +102,7 @@ def main() -> None:
         return
     bench = [(a.student, "student (input)"), (a.teacher, "teacher")]
     bench += [(pt, f"{label(r, a)}, seed {s}") for (r, s), pt in done.items()]
-    report = bench_rows(bench, out, a.data, a.imgsz)
+    bench_rows(bench, out, a.data, a.imgsz)
     maps = {row["name"]: row["eval_map50_95"] for row in json.loads((out / "bench.json").read_text())["rows"]}
     lines = [f"mAP50-95 over seeds {a.seeds} ({a.epochs} ep, same recipe); from bench.json beside this file", "",
              "| row | mean | min | max | Δ mean vs no KD (pt) |", "|---|---|---|---|---|"]
@@ -113,7 +113,6 @@ def main() -> None:
         lines.append(f"| {label(r, a)} | {statistics.mean(v):.4f} | {min(v):.4f} | {max(v):.4f} | {d} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    return report
 
 
 if __name__ == "__main__":

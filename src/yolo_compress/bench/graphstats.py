@@ -121,14 +121,15 @@ def onnx_stats(path: str | Path) -> GraphStats:
             bi = 8 if n.op_type == "QLinearConv" else 2
             w = const_shape(n.input[wi])
             out = shapes.get(n.output[0])
+            weights = prod(w) if w is not None else 0
             bank = kernel_bank(n.input[wi]) if w is None else []
-            if bank and out is not None and shapes.get(n.input[wi]):  # per-image weight: count the bank
+            if bank and shapes.get(n.input[wi]):  # per-image weight mixed from a bank: the bank is the parameter
                 w = shapes[n.input[wi]]
-                params += sum(prod(b) for b in bank) - prod(w)  # the bank replaces the computed weight
-                macs += sum(prod(b) for b in bank)  # mixing the bank: one multiply-add per bank element
+                weights = sum(prod(b) for b in bank)
+                macs += weights if out is not None else 0  # mixing: one multiply-add per bank element
             if w is None or out is None:
                 continue
-            params += prod(w) + (prod(const_shape(n.input[bi]) or [0]) if len(n.input) > bi and n.input[bi] else 0)
+            params += weights + (prod(const_shape(n.input[bi]) or [0]) if len(n.input) > bi and n.input[bi] else 0)
             if n.op_type == "ConvTranspose":
                 x = shapes.get(n.input[0])
                 macs += (prod(x[1:]) if x else 0) * prod(w[1:])
