@@ -134,3 +134,21 @@ def test_plain_ultralytics_train_undoes_pruning(small_dataset, tmp_path):
     y.train(data=str(small_dataset), epochs=1, imgsz=64, batch=16, workers=0, project=str(tmp_path), name="plain",
             exist_ok=True, plots=False, device="cpu", amp=False, verbose=False)
     assert sum(p.numel() for p in y.model.parameters()) > 2 * res.params_after
+
+
+@pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="needs 2+ cores to tell the thread counts apart")
+def test_trainer_uses_every_cpu_core(small_dataset, tmp_path):
+    """Ultralytics' select_device caps CPU training at cpu_count - 1 threads: one core of a 2-core box."""
+    import os
+
+    import torch
+
+    from yolo_compress.train import AllCoresTrainer
+
+    before = torch.get_num_threads()
+    try:
+        AllCoresTrainer(overrides=dict(model="yolov8n.yaml", data=str(small_dataset), device="cpu", epochs=1,
+                                       imgsz=64, project=str(tmp_path), name="t", plots=False))
+        assert torch.get_num_threads() == os.cpu_count()
+    finally:
+        torch.set_num_threads(before)
