@@ -137,7 +137,7 @@ def test_plain_ultralytics_train_undoes_pruning(small_dataset, tmp_path):
 
 
 @pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="needs 2+ cores to tell the thread counts apart")
-def test_trainer_uses_every_cpu_core(small_dataset, tmp_path):
+def test_trainer_uses_every_cpu_core(small_dataset, tmp_path, monkeypatch):
     """Ultralytics' select_device caps CPU training at cpu_count - 1 threads: one core of a 2-core box."""
     import os
 
@@ -145,6 +145,7 @@ def test_trainer_uses_every_cpu_core(small_dataset, tmp_path):
 
     from yolo_compress.train import AllCoresTrainer
 
+    monkeypatch.delenv("YOLO_COMPRESS_THREADS", raising=False)  # conftest sets 1 for the xdist workers
     before = torch.get_num_threads()
     try:
         AllCoresTrainer(overrides=dict(model="yolov8n.yaml", data=str(small_dataset), device="cpu", epochs=1,

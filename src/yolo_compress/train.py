@@ -36,12 +36,13 @@ class AllCoresTrainer(_trainer_base()):
     percent of a step, and a worker process would compete for the same cores.
     """
 
-    cpu_threads: int | None = None  # None: os.cpu_count()
+    cpu_threads: int | None = None  # None: $YOLO_COMPRESS_THREADS if set, else os.cpu_count()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.device.type == "cpu":
-            torch.set_num_threads(self.cpu_threads or os.cpu_count() or 1)
+            env = os.environ.get("YOLO_COMPRESS_THREADS", "")
+            torch.set_num_threads(self.cpu_threads or (int(env) if env.isdigit() else 0) or os.cpu_count() or 1)
 
 
 class KeepArchitectureTrainer(AllCoresTrainer):
