@@ -53,8 +53,8 @@ def train_row(row: str, a, seed: int, out: Path) -> Path:
     else:
         spec = a.combo if row == "combo" else f"{row}=1"
         losses = tuple((k, float(v)) for k, v in (x.split("=") for x in spec.split(",")))
-        distill(a.student, a.teacher, a.data, DistillConfig(losses=losses, temperature=a.temperature), cfg, run,
-                resume=resume)
+        kd = DistillConfig(losses=losses, temperature=a.temperature, feature_temperature=a.feature_temperature)
+        distill(a.student, a.teacher, a.data, kd, cfg, run, resume=resume)
     return last
 
 
@@ -64,7 +64,8 @@ def label(row: str, a) -> str:
     if row == "ultralytics":
         return f"student + {a.epochs} ep, Ultralytics distill_model= (dis 6)"
     if row == "combo":
-        return f"student + {a.epochs} ep, ours {a.combo}"
+        tau = f", tau {a.feature_temperature:g}" if a.feature_temperature != 1.0 else ""
+        return f"student + {a.epochs} ep, ours {a.combo}{tau}"
     return f"student + {a.epochs} ep, ours {row}=1"
 
 
@@ -76,7 +77,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--rows", default=DEFAULT_ROWS, help=f"comma-separated (default {DEFAULT_ROWS})")
     ap.add_argument("--combo", default="cls_kl=1,ld=1,cwd=1", help="our combination, loss=weight,...")
-    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--temperature", type=float, default=2.0, help="head (logit, LD) temperature")
+    ap.add_argument("--feature-temperature", type=float, default=1.0, help="cwd temperature (tau)")
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batch", type=int, default=16)
