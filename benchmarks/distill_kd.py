@@ -6,8 +6,10 @@ over seeds.
     # teacher -> student (train the teacher first: benchmarks/zoo.py --model yolov8s)
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/distill_kd.py --teacher benchmarks/zoo/yolov8s-garbage320.pt --epochs 16
     # self-distillation recovery of the 50%-GFLOPs pruned model, the unpruned input as teacher
-    YOLO_OFFLINE=1 .venv/bin/python benchmarks/distill_kd.py --student benchmarks/results/prune-l2-0.50-8ep/pruned.pt \\
-        --teacher ../shared/models/yolov8n-garbage320.pt --epochs 8 --rows plain,ultralytics,combo --seeds 0,1,2
+    # (BENCHMARKS.md section 6a: teacher = the input trained 16 more epochs, student = that model pruned to
+    # half its GFLOPs with `yolo-compress prune $T --criterion l2 --target-flops 0.5 --imgsz 320 --out pruned.pt`)
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/distill_kd.py --student pruned.pt --teacher $T --epochs 8 \\
+        --rows plain,ultralytics,combo --seeds 0,1,2
     # on a GPU machine: --device 0 --batch 32 (every row gets the same)
 
 Every row starts from the same ``--student`` checkpoint and uses the ``FinetuneConfig`` recovery recipe
@@ -76,7 +78,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/garbage-320/data.yaml"))
     ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--rows", default=DEFAULT_ROWS, help=f"comma-separated (default {DEFAULT_ROWS})")
-    ap.add_argument("--combo", default="cls_kl=1,ld=1,cwd=1", help="our combination, loss=weight,...")
+    ap.add_argument("--combo", default="cls_kl=1,ld=1,cwd=10", help="our combination, loss=weight,...")
     ap.add_argument("--temperature", type=float, default=2.0, help="head (logit, LD) temperature")
     ap.add_argument("--feature-temperature", type=float, default=1.0, help="cwd temperature (tau)")
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("student", help="student .pt (e.g. a pruned model) or model YAML")
     p.add_argument("--teacher", required=True, help="trained teacher .pt (same classes, same imgsz)")
     p.add_argument("--data", required=True, help="data YAML (train + val)")
-    p.add_argument("--loss", default="cls_kl=1,ld=1,cwd=1",
+    p.add_argument("--loss", default="cls_kl=1,ld=1,cwd=10",
                    help="comma-separated name=weight; names: cls_kl cls_softmax ld box mse cwd mgd attn_mse")
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--temperature-end", type=float, help="anneal the head temperature to this value")
