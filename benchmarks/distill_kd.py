@@ -34,7 +34,7 @@ from yolo_compress.api import DistillConfig, distill
 from yolo_compress.distill.losses import list_losses
 from yolo_compress.train import FinetuneConfig, KeepArchitectureTrainer, finetune, finished_run
 
-DEFAULT_ROWS = "plain,ultralytics," + ",".join(list_losses()) + ",combo"
+DEFAULT_ROWS = "plain,ultralytics,combo," + ",".join(list_losses())  # the headline rows first
 
 
 def train_row(row: str, a, seed: int, out: Path) -> Path:
