@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from yolo_compress.api import BenchConfig, ExportConfig, bench, export
@@ -23,9 +24,9 @@ def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, 
     from rich.console import Console
 
     onnx = []
-    for i, (pt, _) in enumerate(rows):
-        dest = out / f"row{i}.onnx"
-        if not dest.exists():
+    for pt, name in rows:  # one ONNX per row name, re-made when its checkpoint is newer
+        dest = out / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") + ".onnx")
+        if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
             export(pt, ExportConfig(format="onnx", imgsz=imgsz), out=dest)
         onnx.append(dest)
     console = Console(width=200)

@@ -10,7 +10,8 @@ over seeds.
     # half its GFLOPs with `yolo-compress prune $T --criterion l2 --target-flops 0.5 --imgsz 320 --out pruned.pt`)
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/distill_kd.py --student pruned.pt --teacher $T --epochs 8 \\
         --rows plain,ultralytics,combo --seeds 0,1,2
-    # on a GPU machine: --device 0 --batch 32 (every row gets the same)
+    # on a GPU machine: --device 0 (the 16-epoch table of BENCHMARKS.md 6b: --seeds 0,1,2,3,4, trained on an
+    # H100 with --device 0 --workers 3, four rows at a time; benched here on CPU)
 
 Every row starts from the same ``--student`` checkpoint and uses the ``FinetuneConfig`` recovery recipe
 (AdamW lr0 0.002, cosine, 1 warm-up epoch with ``warmup_bias_lr`` 0), so "plain" is the fair baseline: the
@@ -29,12 +30,18 @@ import os
 import statistics
 from pathlib import Path
 
-from _common import bench_rows
-from yolo_compress.api import DistillConfig, distill
+from yolo_compress.config import DistillConfig
+from yolo_compress.distill.distill import distill
 from yolo_compress.distill.losses import list_losses
-from yolo_compress.train import FinetuneConfig, KeepArchitectureTrainer, finetune, finished_run
+from yolo_compress.train import (
+    FinetuneConfig,
+    KeepArchitectureTrainer,
+    finetune,
+    finished_run,
+)
 
-DEFAULT_ROWS = "plain,ultralytics,combo," + ",".join(list_losses())  # the headline rows first
+HEADLINE = ("plain", "ultralytics", "combo")
+DEFAULT_ROWS = ",".join(HEADLINE) + "," + ",".join(list_losses())  # the headline rows first
 
 
 def train_row(row: str, a, seed: int, out: Path) -> Path:
@@ -81,7 +88,8 @@ def main() -> None:
     ap.add_argument("--combo", default="cls_kl=1,ld=1,cwd=10", help="our combination, loss=weight,...")
     ap.add_argument("--temperature", type=float, default=2.0, help="head (logit, LD) temperature")
     ap.add_argument("--feature-temperature", type=float, default=1.0, help="cwd temperature (tau)")
-    ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    ap.add_argument("--seeds", default="0", help="comma-separated training seeds of plain, ultralytics and combo")
+    ap.add_argument("--loss-seeds", default=None, help="seeds of the single-loss rows (default: the first of --seeds)")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
@@ -99,22 +107,30 @@ def main() -> None:
     if bad:
         raise SystemExit(f"error: unknown row(s) {', '.join(bad)}; choose from {DEFAULT_ROWS}")
     seeds = [int(s) for s in a.seeds.split(",") if s]
+    loss_seeds = [int(s) for s in (a.loss_seeds or str(seeds[0])).split(",") if s]
+    row_seeds = {r: seeds if r in HEADLINE else loss_seeds for r in rows}
     out = a.out or Path(f"benchmarks/results/distill-kd-{a.student.stem}-{a.teacher.stem}-{a.epochs}ep")
     out.mkdir(parents=True, exist_ok=True)
-    done = {(r, s): train_row(r, a, s, out) for s in seeds for r in rows}
+    done = {(r, s): train_row(r, a, s, out) for s in sorted({*seeds, *loss_seeds}) for r in rows if s in row_seeds[r]}
     if a.no_bench:
         return
+    # the export/bench stack, imported late: training alone needs only Ultralytics + torch
+    from _common import bench_rows
+
     bench = [(a.student, "student (input)"), (a.teacher, "teacher")]
     bench += [(pt, f"{label(r, a)}, seed {s}") for (r, s), pt in done.items()]
     bench_rows(bench, out, a.data, a.imgsz)
     maps = {row["name"]: row["eval_map50_95"] for row in json.loads((out / "bench.json").read_text())["rows"]}
-    lines = [f"mAP50-95 over seeds {a.seeds} ({a.epochs} ep, same recipe); from bench.json beside this file", "",
-             "| row | mean | min | max | Δ mean vs no KD (pt) |", "|---|---|---|---|---|"]
-    plain = [maps[f"{label('plain', a)}, seed {s}"] for s in seeds] if "plain" in rows else None
+    lines = [(f"mAP50-95 of the last epoch ({a.epochs} ep, same recipe), per row over its seeds; our evaluator, "
+              "from bench.json beside this file. Δ: mean of the row minus mean of the no-KD row over the same seeds."),
+             "",
+             "| row | seeds | mean | min | max | Δ vs no KD, same seeds (pt) |", "|---|---|---|---|---|---|"]
     for r in rows:
-        v = [maps[f"{label(r, a)}, seed {s}"] for s in seeds]
-        d = f"{100 * (statistics.mean(v) - statistics.mean(plain)):+.2f}" if plain else "—"
-        lines.append(f"| {label(r, a)} | {statistics.mean(v):.4f} | {min(v):.4f} | {max(v):.4f} | {d} |")
+        v = [maps[f"{label(r, a)}, seed {s}"] for s in row_seeds[r]]
+        base = [maps.get(f"{label('plain', a)}, seed {s}") for s in row_seeds[r]] if "plain" in rows else [None]
+        d = f"{100 * (statistics.mean(v) - statistics.mean(base)):+.2f}" if None not in base else "—"
+        lines.append(f"| {label(r, a)} | {','.join(map(str, row_seeds[r]))} | {statistics.mean(v):.4f} | "
+                     f"{min(v):.4f} | {max(v):.4f} | {d} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
