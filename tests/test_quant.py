@@ -75,12 +75,18 @@ def test_other_modes_run_and_pass_parity(backend, mode, precision, default_model
 
 
 def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdata, tmp_path):
-    # 2 calibration images and 8-bit weights (saturating on AVX2): a quantization that costs accuracy. The
-    # backbone and most of the neck are kept float by --ignore so the sensitivity search ranks 12 groups,
-    # not 28 (test time).
-    common = dict(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=2, control_images=24,
-                  reduce_range=False, ignore=tuple(f"model.{i}" for i in range(16)))
-    strict = quantize(default_model, QuantConfig(max_drop=0.0, **common), tmp_path / "strict.onnx", threads=2)
+    # One calibration image and 8-bit weights: a quantization that costs accuracy on the control set. Whether
+    # it does depends on the CPU (AVX2 saturates u8*s8 products, VNNI does not) and on which image calibrates,
+    # so the calibration seed is the first of four that costs something here. The backbone and most of the
+    # neck are kept float by --ignore so the sensitivity search ranks 12 groups, not 28 (test time).
+    common = dict(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=1, calibration="minmax",
+                  control_images=24, reduce_range=False, ignore=tuple(f"model.{i}" for i in range(16)))
+    for seed in range(4):
+        common["seed"] = seed
+        strict = quantize(default_model, QuantConfig(max_drop=0.0, **common), tmp_path / f"strict{seed}.onnx",
+                          threads=2)
+        if strict.control_map["fp32"] - strict.control_map["int8"] > 0:
+            break
     # (this deliberately poor quantization fails the parity check, as it should: skip it for the loose run)
     loose = quantize(default_model, QuantConfig(max_drop=99.0, verify=False, **common), tmp_path / "loose.onnx",
                      threads=2)

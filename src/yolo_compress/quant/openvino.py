@@ -100,7 +100,9 @@ def runtime_ops(xml: Path) -> dict:
     execution graph), and the names of those left in float."""
     import openvino as ov
 
-    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_NUM_THREADS": 1})
+    from ..bench.runtimes import OV_CPU_EXACT
+
+    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_NUM_THREADS": 1, **OV_CPU_EXACT})
     rt = compiled.get_runtime_model()
     int8, floats, ops = 0, [], {}
     for op in rt.get_ordered_ops():
