@@ -8,7 +8,7 @@ from yolo_compress.config import PruneConfig
 from yolo_compress.errors import ConfigError
 from yolo_compress.models import load_model, save_model
 from yolo_compress.prune import prune
-from yolo_compress.train import FinetuneConfig, finetune
+from yolo_compress.train import FinetuneConfig, finetune, finished_run
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,25 @@ def test_finetune_keeps_pruned_architecture(small_dataset, tmp_path):
     tuned = YOLO(str(best))
     assert sum(p.numel() for p in tuned.model.parameters()) == res.params_after
     assert tuned.names == {0: "garbage", 1: "garbage_bin", 2: "overflow"}
+
+
+def test_checkpoint_cut_mid_write_restarts_the_training(small_dataset, tmp_path, capfd):
+    """A kill while Ultralytics (re)writes last.pt leaves a truncated zip: the run is neither "finished" nor
+    resumable; resuming sets the pieces aside and trains again, instead of failing on (or passing on) it."""
+    pt = save_model(load_model("yolov8n.yaml", nc=3), tmp_path / "m.pt")
+    cfg = FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0)
+    run = tmp_path / "ft"
+    finetune(pt, small_dataset, cfg, run)
+    last = run / "weights" / "last.pt"
+    assert finished_run(run, 1) == last
+    data = last.read_bytes()
+    last.write_bytes(data[: len(data) // 2])
+    assert finished_run(run, 1) is None
+    finetune(pt, small_dataset, cfg, run, resume=True)
+    assert "cut mid-write" in capfd.readouterr().err
+    assert finished_run(run, 1) == last and (run / "weights" / "last.pt.cut").stat().st_size == len(data) // 2
+    assert len((run / "results.csv").read_text().splitlines()) == 2  # one header, one epoch: no stale rows
+    load_model(last)
 
 
 def test_finetune_rejects_class_mismatch(small_dataset, tmp_path):

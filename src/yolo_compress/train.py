@@ -10,6 +10,7 @@ augmentation, EMA, checkpoints, validation, resume and DDP stay Ultralytics'. Us
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,14 +132,37 @@ class FinetuneConfig(_Config):
         return {k: v for k, v in self.as_dict().items() if k != "sparsity"}
 
 
+def intact_checkpoint(p: Path) -> bool:
+    """False for a checkpoint cut mid-write: Ultralytics writes ``last.pt`` in place (and rewrites it when it
+    strips the optimizer at the end), so a kill at that moment leaves a truncated zip."""
+    from .errors import CheckpointError
+    from .models import _check_checkpoint_file
+
+    try:
+        _check_checkpoint_file(Path(p), str(p))
+    except CheckpointError:
+        return False
+    return True
+
+
 def finished_run(run: str | os.PathLike, epochs: int) -> Path | None:
     """``weights/last.pt`` of an Ultralytics run folder that completed ``epochs`` epochs, else None (an
     interrupted run, to continue with ``resume=True``, or none at all)."""
     run = Path(run)
     last, csv = run / "weights" / "last.pt", run / "results.csv"
-    if last.exists() and csv.exists() and len(csv.read_text().splitlines()) > epochs:
+    if last.exists() and csv.exists() and len(csv.read_text().splitlines()) > epochs and intact_checkpoint(last):
         return last
     return None
+
+
+def _set_aside_cut_run(out: Path, last: Path) -> None:
+    """The interruption cut ``last.pt`` mid-write: nothing to resume from. Keep the pieces beside the run
+    (``*.cut``) and let the training start again in the same folder."""
+    print(f"warning: '{last}' was cut mid-write by the interruption (not a valid checkpoint); kept as "
+          f"last.pt.cut, this training starts again from its input", file=sys.stderr, flush=True)
+    for f in (last, out / "weights" / "best.pt", out / "results.csv"):
+        if f.exists():
+            os.replace(f, f.with_name(f.name + ".cut"))
 
 
 def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
@@ -158,6 +182,8 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     spec = load_data(data, splits=("train", "val"))
     data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
     trainer = trainer or _trainer_for(cfg.sparsity)
+    if resume and last.exists() and not intact_checkpoint(last):
+        _set_aside_cut_run(out, last)
     if resume and last.exists():
         y = load_model(last)
         y.train(trainer=trainer, resume=True, data=str(data_yaml), device=cfg.device,
