@@ -403,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:  # piped / CI: a wide table rather than one squeezed to 80 columns
         console = Console(width=200)
+    from .progress import use_console
+
+    use_console(console)  # training, calibration and export progress go where the CLI prints
     if not args.debug:
         import warnings
 

@@ -40,7 +40,10 @@ class AllCoresTrainer(_trainer_base()):
     cpu_threads: int | None = None  # None: $YOLO_COMPRESS_THREADS if set, else os.cpu_count()
 
     def __init__(self, *args, **kwargs):
+        from .progress import add_training_callbacks
+
         super().__init__(*args, **kwargs)
+        add_training_callbacks(self)  # epoch i/N, elapsed, ETA, last val mAP50-95 (progress.py)
         if self.device.type == "cpu":
             env = os.environ.get("YOLO_COMPRESS_THREADS", "")
             torch.set_num_threads(self.cpu_threads or (int(env) if env.isdigit() else 0) or os.cpu_count() or 1)
