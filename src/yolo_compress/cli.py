@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="blocks of this many runs cycle over the artifacts' live workers (default 10); 0 times "
                         "one artifact at a time")
     p.add_argument("--limit", type=int, help="evaluate on the first N val images only")
+    p.add_argument("--crosscheck", action="store_true",
+                   help="also run Ultralytics' own val() on each artifact; fail if mAP50 or mAP50-95 differ by > 0.002")
     p.add_argument("--names", help="comma-separated row names")
     p.add_argument("--out", help="folder for bench.json and bench.md (default runs/bench-<time>)")
 
@@ -246,7 +248,8 @@ def _run(args, console) -> int:
 
             raise ConfigError(f"--names has {len(names)} names for {len(args.artifacts)} artifacts; give one each")
         out = Path(args.out) if args.out else None
-        report = api.bench(args.artifacts, cfg, names=names, out_dir=None, console=console)
+        report = api.bench(args.artifacts, cfg, names=names, out_dir=None, console=console,
+                           crosscheck_val=args.crosscheck)
         out = out or new_run_dir(Path("runs"), "bench")
         report.write(out)
         report.print(console)

@@ -1,8 +1,16 @@
 """The one data adapter: a detection dataset YAML -> images, labels and one preprocessing path.
 
 Used identically by evaluation, parity checks, latency inputs (and later calibration, Taylor importance
-and distillation). Deliberately free of torch imports so that a runtime worker measuring ONNX Runtime or
-OpenVINO memory does not carry PyTorch in its RSS.
+and distillation). Deliberately free of torch imports at import time so that a runtime worker measuring
+ONNX Runtime or OpenVINO memory does not carry PyTorch in its RSS.
+
+Labels are read by Ultralytics' own per-image verification (``verify_image_label``, the function its
+dataset cache runs), wrapped in :func:`verify_sample` -- the one place to change on an Ultralytics bump.
+So polygons become boxes, files mixing polygon and box rows, out-of-range coordinates and corrupt images
+are skipped, duplicate rows removed: exactly the images ``YOLO.val()`` scores are the ones we score.
+Importing ``ultralytics.data.utils`` pulls torch (about 2 s), so it is imported lazily, only where labels
+are read (evaluation, which needs torch for NMS anyway). One deliberate difference: a class index outside
+``0..nc-1`` is a :class:`DataError` naming the file and line (Ultralytics warns and skips the image).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class DataSpec:
     names: dict[int, str]
     splits: dict[str, list[Path]] = field(default_factory=dict)  # split -> image files (sorted)
     sources: dict[str, Path] = field(default_factory=dict)  # split -> folder or list file as written
+    _checks: dict = field(default_factory=dict, compare=False, repr=False)  # (split, limit) -> SplitCheck
 
     @property
     def nc(self) -> int:
@@ -52,9 +61,20 @@ class DataSpec:
         files = self.splits[split]
         return files[:limit] if limit else files
 
+    def check(self, split: str = "val", limit: int | None = None) -> "SplitCheck":
+        """Verify every image and label file of a split by Ultralytics' rules (cached on this spec).
+
+        Raises :class:`DataError` (file and line) on a class index outside ``0..nc-1``, before any work."""
+        key = (split, limit)
+        if key not in self._checks:
+            self._checks[key] = check_split(self.images(split, limit), self.nc, split, self.yaml_path)
+        return self._checks[key]
+
     def samples(self, split: str = "val", limit: int | None = None) -> Iterator[Sample]:
-        for f in self.images(split, limit):
-            yield Sample(f, read_image(f), read_labels(label_path(f)))
+        """The images Ultralytics' val would score, with their verified labels (skipped images left out)."""
+        chk = self.check(split, limit)
+        for f, labels in chk.labels.items():
+            yield Sample(f, read_image(f), labels)
 
     def to_ultralytics_yaml(self, directory: Path) -> Path:
         """Write a copy with absolute paths, so Ultralytics never resolves against its own datasets dir."""
@@ -88,15 +108,227 @@ def read_image(path: Path) -> np.ndarray:
     return img
 
 
-def read_labels(path: Path) -> np.ndarray:
-    if not path.exists():
-        return np.zeros((0, 5), dtype=np.float32)
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
+def read_labels(path: Path, nc: int | None = None, image: Path | None = None) -> np.ndarray:
+    """The (n, 5) labels of one label file by Ultralytics' rules (polygons -> boxes, duplicates removed).
+
+    With ``image`` the image is verified too; without, only the label rules apply. A file Ultralytics
+    would skip as corrupt raises :class:`DataError` here (callers that must skip use :meth:`DataSpec.check`)."""
+    path = Path(path)
+    if nc is not None:
+        check_class_indices(path, nc)
+    v = verify_sample(image, path, nc)
+    if v.labels is None:
+        raise DataError(f"label file '{path}' is not in YOLO format (class x y w h, or class x1 y1 x2 y2 ... "
+                        f"per line, normalised): {v.reason}; fix or remove it")
+    return v.labels
+
+
+# --------------------------------------------------------------------------- label verification (one adapter)
+@dataclass(frozen=True)
+class Verified:
+    """What Ultralytics' ``verify_image_label`` decided for one image."""
+
+    labels: np.ndarray | None  # (n, 5) cls, x, y, w, h; None when the image is skipped
+    status: str  # "found" | "missing" | "empty" | "corrupt"
+    reason: str = ""  # why it was skipped (corrupt), one line
+    duplicates: int = 0  # duplicate rows removed
+    polygons: bool = False  # the file held polygons, read as their boxes
+
+
+_STAND_IN: list[Path] = []
+
+
+def _stand_in_image() -> Path:
+    """A valid 16x16 PNG, for applying Ultralytics' label rules when the image is checked separately."""
+    if not _STAND_IN:
+        import atexit
+        import shutil
+        import tempfile
+
+        import cv2
+
+        d = Path(tempfile.mkdtemp(prefix="yc-label-"))
+        atexit.register(shutil.rmtree, d, True)
+        cv2.imwrite(str(d / "stand-in.png"), np.zeros((16, 16, 3), np.uint8))
+        _STAND_IN.append(d / "stand-in.png")
+    return _STAND_IN[0]
+
+
+def _jpeg_without_end_marker(image: Path) -> bool:
+    if image.suffix.lower() not in (".jpg", ".jpeg"):
+        return False
     try:
-        arr = np.array([[float(v) for v in r[:5]] for r in rows if len(r) >= 5], dtype=np.float32)
-    except ValueError as e:
-        raise DataError(f"label file '{path}' is not in YOLO format (class x y w h per line): {e}") from None
-    return arr.reshape(-1, 5)
+        with open(image, "rb") as f:
+            f.seek(-2, 2)
+            return f.read() != b"\xff\xd9"
+    except OSError:
+        return False  # too short or unreadable: Ultralytics' own check reports it
+
+
+def _decode_fully(image: Path) -> str:
+    """'' when PIL decodes every pixel of ``image`` (EXIF orientation applied), else why not."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(image) as im:
+            ImageOps.exif_transpose(im).load()
+        return ""
+    except Exception as e:  # noqa: BLE001 - any decoder failure means the image is corrupt
+        return f"image does not decode fully (truncated?): {e}"
+
+
+def verify_sample(image: Path | None, label: Path, nc: int | None) -> Verified:
+    """Ultralytics' ``verify_image_label`` on one image/label pair, without its side effect.
+
+    Ultralytics rewrites a JPEG that lacks its end marker in place ("corrupt JPEG restored and saved"); we
+    never modify a user's dataset, so such a JPEG is decoded fully here instead (a truncated one is skipped,
+    as Ultralytics skips it when its restore fails) and the label rules run against a stand-in image."""
+    from ultralytics.data.utils import verify_image_label
+
+    image_arg = image
+    if image is None:
+        image_arg = _stand_in_image()
+    elif _jpeg_without_end_marker(image):
+        why = _decode_fully(image)
+        if why:
+            return Verified(None, "corrupt", why)
+        image_arg = _stand_in_image()
+    num_cls = nc if nc is not None else 1 << 30
+    _, lb, _, segments, _, nm, nf, ne, ncorrupt, msg = verify_image_label(
+        (str(image_arg), str(label), "", False, num_cls, 0, 0, False))
+    if ncorrupt:
+        reason = msg.split("ignoring corrupt image/label: ", 1)[-1].strip().splitlines()[0]
+        return Verified(None, "corrupt", reason)
+    status = "missing" if nm else "empty" if ne else "found"
+    lb = np.asarray(lb, dtype=np.float32).reshape(-1, 5)
+    dup = 0
+    if status == "found" and "duplicate labels removed" in msg:
+        dup = int(msg.rsplit(": ", 1)[-1].split()[0])
+    return Verified(lb, status, "", dup, bool(segments))
+
+
+def check_class_indices(label: Path, nc: int) -> None:
+    """Our one deliberate difference from Ultralytics: a class index outside 0..nc-1 is an error (file:line)."""
+    try:
+        text = label.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return  # missing or unreadable: counted / skipped by verify_sample
+    for i, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            c = float(parts[0])
+        except ValueError:
+            continue  # not a number: Ultralytics skips the file as corrupt
+        if c != c or c < 0 or c >= nc:  # nan included
+            raise DataError(
+                f"label file '{label}' line {i}: class index {parts[0]} is outside 0..{nc - 1} (the dataset YAML "
+                f"names {nc} classes); fix the label or add the class to 'names:'"
+            )
+
+
+_REASONS = (  # Ultralytics' corrupt-file messages -> a short reason for the one summary line
+    ("mix segment and detection", "polygon and box rows mixed"),
+    ("out of bounds", "coordinates > 1"),
+    ("negative label", "negative coordinates"),
+    ("non-integer class", "non-integer class"),
+    ("columns", "wrong number of columns"),
+    ("could not convert", "not numbers"),
+    ("decode fully", "image truncated"),
+    ("cannot identify image", "image unreadable"),
+    ("<10 pixels", "image < 10 px"),
+    ("Invalid image format", "image format"),
+)
+
+
+def _short_reason(reason: str) -> str:
+    return next((short for key, short in _REASONS if key in reason), "corrupt")
+
+
+@dataclass
+class SplitCheck:
+    """One split verified image by image: what is scored, what is skipped and why."""
+
+    split: str
+    listed: int  # images listed in the split (after any limit)
+    labels: dict[Path, np.ndarray]  # the images scored, in order -> (n, 5) labels
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (image, reason)
+    missing: int = 0  # label files missing (image scored as background)
+    empty: int = 0  # label files empty (image scored as background)
+    duplicates: int = 0  # duplicate rows removed
+    polygon_files: int = 0  # label files holding polygons, read as their boxes
+
+    @property
+    def scored(self) -> int:
+        return len(self.labels)
+
+    @property
+    def boxes(self) -> int:
+        return int(sum(len(v) for v in self.labels.values()))
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, r in self.skipped:
+            k = _short_reason(r)
+            out[k] = out.get(k, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        """One line: scored / skipped and why, label files missing or empty, rows removed."""
+        s = f"{self.split}: scored {self.scored} of {self.listed} images, {self.boxes} boxes"
+        if self.skipped:
+            why = ", ".join(f"{n} {k}" for k, n in self.skipped_by_reason().items())
+            s += f"; skipped {len(self.skipped)} as Ultralytics does ({why})"
+        else:
+            s += "; skipped 0"
+        extra = []
+        if self.missing:
+            extra.append(f"{self.missing} label file(s) missing")
+        if self.empty:
+            extra.append(f"{self.empty} empty")
+        if self.missing or self.empty:
+            extra[-1] += " (scored as background)"
+        if self.duplicates:
+            extra.append(f"{self.duplicates} duplicate row(s) removed")
+        if self.polygon_files:
+            extra.append(f"{self.polygon_files} polygon file(s) read as boxes")
+        return s + ("; " + ", ".join(extra) if extra else "")
+
+    def as_dict(self) -> dict:
+        return {"split": self.split, "images_listed": self.listed, "images_scored": self.scored,
+                "boxes": self.boxes, "images_skipped": len(self.skipped),
+                "skipped_by_reason": self.skipped_by_reason(),
+                "skipped": [{"image": str(p), "reason": r} for p, r in self.skipped],
+                "label_files_missing": self.missing, "label_files_empty": self.empty,
+                "duplicate_rows_removed": self.duplicates, "polygon_label_files": self.polygon_files,
+                "summary": self.summary()}
+
+
+def check_split(files: Sequence[Path], nc: int, split: str = "val", yaml_path: Path | None = None) -> SplitCheck:
+    """Verify ``files`` (images) and their label files. Class indices of every file are checked first, so a
+    bad one fails in one line before anything else is read."""
+    pairs = [(Path(f), label_path(Path(f))) for f in files]
+    for _, lab in pairs:
+        check_class_indices(lab, nc)
+    chk = SplitCheck(split, len(pairs), {})
+    for img, lab in pairs:
+        v = verify_sample(img, lab, nc)
+        if v.labels is None:
+            chk.skipped.append((img, v.reason))
+            continue
+        chk.labels[img] = v.labels
+        chk.missing += v.status == "missing"
+        chk.empty += v.status == "empty"
+        chk.duplicates += v.duplicates
+        chk.polygon_files += v.polygons
+    if not chk.labels:
+        first = chk.skipped[0] if chk.skipped else None
+        raise DataError(
+            f"dataset '{yaml_path}': all {len(pairs)} {split} images are skipped as corrupt"
+            + (f" (first: '{first[0]}': {first[1]})" if first else "") + "; fix the images or their label files"
+        )
+    return chk
 
 
 def _list_images(src: Path, yaml_path: Path, split: str) -> list[Path]:
@@ -219,14 +451,15 @@ def loss_batches(spec: DataSpec, imgsz: int, batches: int, batch_size: int = 8, 
 
     files = spec.images(split)
     step = max(1, len(files) // max(1, batches * batch_size))  # spread over the split, deterministic
-    chosen = files[::step][: batches * batch_size]
+    checked = check_split(files[::step][: batches * batch_size], spec.nc, split, spec.yaml_path)
+    chosen = list(checked.labels)  # the images Ultralytics' trainer would keep
     for start in range(0, len(chosen), batch_size):
         imgs, cls, boxes, idx = [], [], [], []
         for i, f in enumerate(chosen[start : start + batch_size]):
             im = read_image(f)
             x, (lb,) = preprocess([im], imgsz)
             imgs.append(x[0])
-            lab = read_labels(label_path(f))
+            lab = checked.labels[f]
             h, w = lb.shape
             xy = lab[:, 1:3] * [w, h] * lb.gain + lb.pad
             wh = lab[:, 3:5] * [w, h] * lb.gain

@@ -33,6 +33,12 @@ class UnsupportedError(YoloCompressError):
     """What was asked cannot be produced or run on this machine (format, runtime, precision)."""
 
 
+class CrosscheckError(YoloCompressError):
+    """Our evaluator and Ultralytics' ``val()`` disagree on the same artifact and data (``bench --crosscheck``)."""
+
+    exit_code = 3
+
+
 class ParityError(YoloCompressError):
     """An exported artifact does not reproduce the PyTorch model's outputs."""
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import BenchConfig
-from ..data import DataSpec, load_data, preprocess, synthetic_images
+from ..data import DataSpec, load_data, preprocess, read_image, synthetic_images
 from ..errors import InputError
 from ..export.formats import Artifact, inspect_artifact
 from ..progress import progress_bar, task_progress
-from .evaluator import EvalResult, evaluate
+from .evaluator import EvalResult, ValResult, checked_split, crosscheck, evaluate, ultralytics_val
 from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats, tflite_stats
 from .latency import Timing, time_artifact, time_interleaved
 from .runtimes import make_runner, resolve_runtime
@@ -38,10 +38,12 @@ class BenchRow:
     gflops: float | None
     eval: EvalResult | None
     timing: Timing | None
+    crosscheck: ValResult | None = None  # Ultralytics' own val() on the same artifact (bench --crosscheck)
 
     def flat(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k not in ("eval", "timing")}
+        d = {k: v for k, v in asdict(self).items() if k not in ("eval", "timing", "crosscheck")}
         d.update({f"eval_{k}": v for k, v in (self.eval.as_dict() if self.eval else {}).items()})
+        d.update({f"crosscheck_{k}": v for k, v in (self.crosscheck.as_dict() if self.crosscheck else {}).items()})
         d.update({f"lat_{k}": v for k, v in (self.timing.as_dict() if self.timing else {}).items()})
         return d
 
@@ -52,13 +54,14 @@ class BenchReport:
     config: BenchConfig
     machine: dict = field(default_factory=dict)
     date: str = ""
+    data_check: dict | None = None  # SplitCheck.as_dict(): images scored / skipped and why, boxes
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"date": self.date, "machine": self.machine, "config": self.config.as_dict(),
-             "rows": [r.flat() for r in self.rows]},
-            indent=2,
-        )
+        d = {"date": self.date, "machine": self.machine, "config": self.config.as_dict(),
+             "rows": [r.flat() for r in self.rows]}
+        if self.data_check is not None:
+            d["data_check"] = self.data_check
+        return json.dumps(d, indent=2)
 
     def columns(self) -> list[str]:
         return ["artifact", "format", "runtime", "prec", "size MB", "params M", "GFLOPs", "mAP50", "mAP50-95",
@@ -117,6 +120,14 @@ class BenchReport:
             f"images of '{c.data or 'none'}' (Ultralytics matching; COCO column: faster-coco-eval). "
             f"{m.get('cpu', '')}, {m.get('cores', '')} cores, {self.date}."
         )
+        if self.data_check:
+            lines.append("")
+            lines.append(f"Data: {self.data_check['summary']} (details in bench.json).")
+        xc = [r for r in self.rows if r.crosscheck]
+        if xc:
+            lines.append("")
+            lines.append("Cross-check, Ultralytics val() on the same artifacts (mAP50 / mAP50-95): " + "; ".join(
+                f"{r.name} {r.crosscheck.map50:.4f} / {r.crosscheck.map50_95:.4f}" for r in xc) + ".")
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: Path) -> list[Path]:
@@ -217,29 +228,45 @@ def _median_timing(ts: list[Timing]) -> Timing | None:
 
 
 def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Sequence[str] | None = None,
-          out_dir: Path | None = None, console=None) -> BenchReport:
-    """Benchmark artifacts with one measurement path. Writes ``bench.json`` and ``bench.md`` to ``out_dir``."""
+          out_dir: Path | None = None, console=None, crosscheck_val: bool = False) -> BenchReport:
+    """Benchmark artifacts with one measurement path. Writes ``bench.json`` and ``bench.md`` to ``out_dir``.
+
+    ``crosscheck_val``: also run Ultralytics' own ``val()`` on each artifact and raise
+    :class:`CrosscheckError` (before timing) when its mAP50 or mAP50-95 differs from ours by more than 0.002."""
     if not artifacts:
         raise InputError("no artifact given; pass one or more model files to bench")
+    if crosscheck_val and not config.data:
+        raise InputError("--crosscheck compares mAP: pass --data DATA.yaml")
     arts = [inspect_artifact(a) for a in artifacts]
     data: DataSpec | None = load_data(config.data) if config.data else None
     imgsz = _resolve_imgsz(arts, config.imgsz)
+    data_check = checked_split(data, "val", config.limit) if data else None  # every label checked before work
+    if data_check is not None and console is not None:
+        console.print(f"data: {data_check.summary()}", highlight=False, markup=False)
     runtimes = [resolve_runtime(a, config.runtime) for a in arts]
     # one fixed latency input for every artifact: the first val image, or a synthetic one
-    first = next(data.samples("val", 1)).image if data else synthetic_images(1, imgsz)[0]
+    first = read_image(next(iter(data_check.labels))) if data else synthetic_images(1, imgsz)[0]
     x, _ = preprocess([first], imgsz)
     names = list(names) if names else [a.path.name for a in arts]
-    stats, evals = [], []
+    stats, evals, xchecks = [], [], []
     for a, rt, name in zip(arts, runtimes, names):
         stats.append(graph_stats(a, imgsz))
-        ev = None
+        ev = xc = None
         if data is not None:
             runner = make_runner(a, rt, config.threads)
-            n = len(data.images("val", config.limit))
+            n = data_check.scored
             with progress_bar(f"mAP  {name} [{rt}]", n, console) as bar:
                 ev = evaluate(runner, data, imgsz, a.end2end, limit=config.limit, progress=bar)
             del runner
+            if crosscheck_val:
+                xc = ultralytics_val(a.path, data, imgsz, limit=config.limit)
+                if console is not None:
+                    console.print(f"crosscheck {name}: ours {ev.map50:.4f} / {ev.map50_95:.4f}, Ultralytics val() "
+                                  f"{xc.map50:.4f} / {xc.map50_95:.4f} (mAP50 / mAP50-95, {xc.images} images)",
+                                  highlight=False, markup=False)
+                crosscheck(name, ev, xc)  # fails before any timing
         evals.append(ev)
+        xchecks.append(xc)
     timings: list[list[Timing]] = [[] for _ in arts]
     if config.runs > 0 and config.interleave > 0:  # blocks of runs cycle over live workers (latency.py)
         n = config.runs * config.rounds * len(arts)
@@ -256,12 +283,13 @@ def bench(artifacts: Sequence[str | os.PathLike], config: BenchConfig, names: Se
                     timings[i].append(time_artifact(a, rt, x, config.threads, config.warmup, config.runs,
                                                     config.batch, on_progress=lambda k, n: advance(k)))
     rows: list[BenchRow] = []
-    for a, rt, name, st, ev, ts in zip(arts, runtimes, names, stats, evals, timings):
+    for a, rt, name, st, ev, ts, xc in zip(arts, runtimes, names, stats, evals, timings, xchecks):
         gflops = None if st is None or st.gflops != st.gflops else st.gflops
         rows.append(BenchRow(name, str(a.path), a.format, rt, a.precision, a.size_mb,
-                             None if st is None else st.params / 1e6, gflops, ev, _median_timing(ts)))
+                             None if st is None else st.params / 1e6, gflops, ev, _median_timing(ts), xc))
     cfg = BenchConfig(**{**config.as_dict(), "imgsz": imgsz})
-    report = BenchReport(rows, cfg, machine_info(), _dt.datetime.now().astimezone().isoformat(timespec="seconds"))
+    report = BenchReport(rows, cfg, machine_info(), _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                         data_check.as_dict() if data_check else None)
     if out_dir is not None:
         report.write(out_dir)
     return report

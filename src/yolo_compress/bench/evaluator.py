@@ -5,18 +5,24 @@
 * mAP50 / mAP50-95: Ultralytics' matching and ``ap_per_class`` (the numbers ``YOLO.val()`` prints).
 * Cross-check: faster-coco-eval (pycocotools-compatible COCO protocol, 101-point interpolation) on the
   same predictions, so a reader can compare with COCO-style numbers from elsewhere.
+* Ground truth: the data adapter's verified labels (Ultralytics' own ``verify_image_label`` rules), so the
+  images scored are the ones ``YOLO.val()`` scores. :func:`ultralytics_val` runs ``YOLO.val()`` itself on
+  the same artifact and images (``bench --crosscheck``); :func:`crosscheck` fails when the two disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from ..data import DataSpec, Letterbox, preprocess
+from ..errors import CrosscheckError, DataError, UnsupportedError
 
 CONF, IOU, MAX_DET = 0.001, 0.7, 300
+CROSSCHECK_TOL = 0.002  # |ours - Ultralytics val()| allowed on mAP50 and on mAP50-95
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class EvalResult:
     map50_95: float
     coco_map50: float
     coco_map50_95: float
+    # class name -> {"instances", "ap50", "ap50_95"} for the classes with ground truth (the report's table)
+    per_class: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -145,8 +153,15 @@ class Accumulator:
                 metrics.stats[k] = [stats[k]]
             metrics.process()
             p, r, m50, m = (float(v) for v in metrics.mean_results())
+        per_class = {}
+        if len(stats["target_cls"]):
+            counts = np.bincount(stats["target_cls"].astype(np.int64))
+            for i, c in enumerate(metrics.box.ap_class_index):  # Ultralytics' ap_per_class, class by class
+                per_class[self.names.get(int(c), str(int(c)))] = {
+                    "instances": int(counts[int(c)]), "ap50": float(metrics.box.all_ap[i, 0]),
+                    "ap50_95": float(metrics.box.all_ap[i].mean())}
         c50, c = self._coco() if coco else (float("nan"), float("nan"))
-        return EvalResult(len(self.coco_images), int(len(stats["target_cls"])), p, r, m50, m, c50, c)
+        return EvalResult(len(self.coco_images), int(len(stats["target_cls"])), p, r, m50, m, c50, c, per_class)
 
     def _coco(self) -> tuple[float, float]:
         if not self.coco_gt or not self.coco_dt:
@@ -168,6 +183,19 @@ class Accumulator:
         return float(ev.stats[1]), float(ev.stats[0])
 
 
+def checked_split(data: DataSpec, split: str = "val", limit: int | None = None):
+    """The split as it will be scored (:meth:`DataSpec.check`); a split without a single box is a
+    :class:`DataError`, not a silent 0.0 mAP. Cached: call it first, before any work."""
+    chk = data.check(split, limit)
+    if chk.boxes == 0:
+        raise DataError(
+            f"dataset '{data.yaml_path}': none of the {chk.scored} scored {split} images has a box "
+            f"({chk.missing} label files missing, {chk.empty} empty); mAP would read 0.0 -- put YOLO label "
+            f"files in the 'labels' folder beside 'images'"
+        )
+    return chk
+
+
 def evaluate(
     runner: Callable[[np.ndarray], np.ndarray],
     data: DataSpec,
@@ -177,7 +205,11 @@ def evaluate(
     limit: int | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> EvalResult:
-    """mAP of ``runner`` on a dataset split, batch 1, the one pre/post-processing path."""
+    """mAP of ``runner`` on a dataset split, batch 1, the one pre/post-processing path.
+
+    Scores the images Ultralytics' val would score (``data.check``); a split without a single box is a
+    :class:`DataError`, not a silent 0.0."""
+    checked_split(data, split, limit)
     samples = data.samples(split, limit)
     if progress is not None:
         samples = progress(samples)
@@ -193,3 +225,63 @@ def evaluate_samples(runner: Callable[[np.ndarray], np.ndarray], samples: Iterab
         dets = postprocess(runner(x), lbs, end2end)[0]
         acc.add(dets, s.labels, s.shape)
     return acc.result(coco)
+
+
+@dataclass(frozen=True)
+class ValResult:
+    """What Ultralytics' own ``YOLO.val()`` reads on an artifact."""
+
+    images: int  # images scored (Ultralytics' ``seen``)
+    instances: int
+    map50: float
+    map50_95: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def ultralytics_val(artifact: str | Path, data: DataSpec, imgsz: int, split: str = "val", limit: int | None = None,
+                    workdir: Path | None = None) -> ValResult:
+    """``YOLO(artifact).val()`` on exactly the images we list for ``split`` (a list file in a temp folder),
+    with our NMS settings, square letterbox (rect=False, as fixed-shape exports need), batch 1, CPU, no
+    plots. Ultralytics writes its label ``.cache`` beside the labels, as any ``yolo val`` does."""
+    import tempfile
+
+    import yaml
+    from ultralytics import YOLO
+
+    seen: dict = {}
+
+    def grab(validator) -> None:
+        seen["images"] = int(validator.seen)
+        seen["instances"] = int(np.sum(validator.metrics.nt_per_class)) if validator.metrics.nt_per_class is not None else 0
+
+    with tempfile.TemporaryDirectory(prefix="yc-crosscheck-", dir=workdir) as tmp:
+        t = Path(tmp)
+        lst = t / f"{split}.txt"
+        lst.write_text("".join(f"{f}\n" for f in data.images(split, limit)))
+        y = t / "data.yaml"
+        y.write_text(yaml.safe_dump({"path": str(t), "train": str(lst), "val": str(lst), "names": data.names},
+                                    sort_keys=False))
+        try:
+            model = YOLO(str(artifact), task="detect")
+        except Exception as e:  # noqa: BLE001 - Ultralytics' own loader decides what it can run
+            raise UnsupportedError(f"--crosscheck: Ultralytics cannot load '{artifact}' ({str(e).splitlines()[0]}); "
+                                   "cross-check the .pt or ONNX export instead") from None
+        model.add_callback("on_val_end", grab)
+        m = model.val(data=str(y), split="val", imgsz=imgsz, batch=1, conf=CONF, iou=IOU, max_det=MAX_DET,
+                      rect=False, half=False, device="cpu", workers=0, plots=False, save_json=False,
+                      verbose=False, project=str(t), name="val", exist_ok=True)
+    return ValResult(seen.get("images", -1), seen.get("instances", -1), float(m.box.map50), float(m.box.map))
+
+
+def crosscheck(name: str, ours: EvalResult, theirs: ValResult, tol: float = CROSSCHECK_TOL) -> None:
+    """Raise :class:`CrosscheckError` (one line, both numbers) when ours and Ultralytics' differ."""
+    d50, d = abs(ours.map50 - theirs.map50), abs(ours.map50_95 - theirs.map50_95)
+    if d50 > tol or d > tol or ours.images != theirs.images:
+        raise CrosscheckError(
+            f"crosscheck failed for '{name}': ours mAP50 {ours.map50:.4f} mAP50-95 {ours.map50_95:.4f} on "
+            f"{ours.images} images, Ultralytics val() {theirs.map50:.4f} / {theirs.map50_95:.4f} on "
+            f"{theirs.images} images (allowed difference {tol}); report it with the dataset, or bench without "
+            f"--crosscheck"
+        )
