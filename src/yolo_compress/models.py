@@ -1,13 +1,23 @@
 """Load and save Ultralytics detection models; model facts (params, GFLOPs).
 
 All Ultralytics model handling sits here so that a version bump touches one module.
+
+Checkpoints are loaded safely by default: PyTorch's weights-only unpickler, which reconstructs only the
+types on an allow-list (Ultralytics 8.4's own list of its model classes, plus the modules yolo-compress
+writes into checkpoints: surgery, QAT and distillation blocks) and never calls anything else. A pickle
+that names another type (a custom module, or ``os.system``) is refused with one line naming it, before it
+runs. ``trust_checkpoint=True`` (CLI ``--trust-checkpoint``, the :func:`trusted_checkpoints` context, or
+``YOLO_COMPRESS_TRUST_CHECKPOINT=1``, which child processes inherit) loads it with full unpickling, as
+plain ``YOLO(path)`` does: only for files whose origin you trust.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +25,12 @@ from . import env  # noqa: F401  (offline settings before ultralytics is importe
 from .errors import CheckpointError
 
 MODEL_YAML_SUFFIXES = (".yaml", ".yml")
+TRUST_ENV = "YOLO_COMPRESS_TRUST_CHECKPOINT"  # "1": full unpickling (set by --trust-checkpoint, inherited by workers)
+# our modules whose nn.Module classes end up in checkpoints we write (surgery blocks, QAT fake-quant wrappers,
+# the distillation wrapper and its losses in a mid-run last.pt, the prune-time split block)
+_OUR_CHECKPOINT_MODULES = ("yolo_compress.surgery", "yolo_compress.quant.qat", "yolo_compress.distill.model",
+                           "yolo_compress.distill.losses", "yolo_compress.prune.yolo_blocks")
+_TORCH_EXTRA_TYPES = ("torch.ao.quantization.fake_quantize.FakeQuantize", "torch.ao.quantization.observer.MinMaxObserver")
 
 
 @dataclass(frozen=True)
@@ -49,11 +65,151 @@ def _check_checkpoint_file(p: Path, source: str) -> None:
         raise CheckpointError(f"model '{source}' is corrupt (member '{bad}' fails its CRC); re-copy or re-save it")
 
 
-def load_model(source: str | os.PathLike, nc: int | None = None):
+def trust_requested(trust_checkpoint: bool | None = None) -> bool:
+    """The effective trust setting: the explicit argument, else ``YOLO_COMPRESS_TRUST_CHECKPOINT``."""
+    if trust_checkpoint is not None:
+        return bool(trust_checkpoint)
+    return os.environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@contextlib.contextmanager
+def trusted_checkpoints(on: bool = True) -> Iterator[None]:
+    """Within the block, every checkpoint load (also in the bench's worker processes) unpickles fully: the
+    API's equivalent of ``--trust-checkpoint``. Only for files whose origin you trust."""
+    old = os.environ.get(TRUST_ENV)
+    os.environ[TRUST_ENV] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(TRUST_ENV, None)
+        else:
+            os.environ[TRUST_ENV] = old
+
+
+def _register_our_types(p: Path) -> None:
+    """Add to the weights-only allow-list the types of ours (and the torch quantization observers inside QAT
+    wrappers) that ``p`` references: looked up by name, imported only when referenced, nn.Module classes only."""
+    import importlib
+
+    import torch
+
+    try:
+        needed = torch.serialization.get_unsafe_globals_in_checkpoint(p)
+    except Exception:  # noqa: BLE001 - not a torch zip: the load reports it
+        return
+    entries = []
+    for name in needed:
+        module, _, attr = name.rpartition(".")
+        if module in _OUR_CHECKPOINT_MODULES or name in _TORCH_EXTRA_TYPES:
+            obj = getattr(importlib.import_module(module), attr, None)
+            if isinstance(obj, type) and issubclass(obj, torch.nn.Module) and obj.__module__ == module:
+                entries.append(obj)
+    if entries:
+        torch.serialization.add_safe_globals(entries)
+
+
+def _refused_types(p: Path) -> list[str]:
+    """The globals of ``p``'s pickle that the weights-only loader refuses (after the allow-list is registered)."""
+    import torch
+
+    try:
+        needed = torch.serialization.get_unsafe_globals_in_checkpoint(p)
+    except Exception:  # noqa: BLE001 - not a torch zip: the load error says so
+        return []
+    allowed = set()
+    for g in torch.serialization.get_safe_globals():
+        obj, name = g if isinstance(g, tuple) else (g, f"{g.__module__}.{g.__qualname__}")
+        allowed.add(name)
+        allowed.add(f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}")
+    return [n for n in needed if n not in allowed]
+
+
+def load_checkpoint(path: str | os.PathLike, trust_checkpoint: bool | None = None):
+    """``(module, ckpt)`` of an Ultralytics ``.pt``: the one place that unpickles a checkpoint.
+
+    Weights-only unpickling against Ultralytics' allow-list plus ours, unless trusted (see the module doc).
+    A refused pickle raises :class:`CheckpointError` naming the unexpected type; nothing in it has run.
+    """
+    from ultralytics.nn.tasks import torch_safe_load
+
+    p = Path(path).expanduser()
+    s = str(path)
+    _check_checkpoint_file(p, s)
+    trust = trust_requested(trust_checkpoint)
+    if not trust:
+        _register_our_types(p)
+    try:
+        ckpt, _ = torch_safe_load(str(p), safe_only=not trust)
+    except Exception as e:  # noqa: BLE001 - unpickling / torch / ultralytics errors all mean "not loadable"
+        refused = [] if trust else _refused_types(p)
+        if refused:
+            more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            raise CheckpointError(
+                f"model '{s}' holds type '{refused[0]}'{more}, outside the allow-list of Ultralytics and "
+                f"yolo-compress model classes: refused, nothing in it was run; if you trust where the file comes "
+                f"from, pass --trust-checkpoint (Python: trust_checkpoint=True)"
+            ) from None
+        raise CheckpointError(f"model '{s}' cannot be loaded as an Ultralytics checkpoint: {_first_line(e)}") from None
+    return _module_from_ckpt(ckpt, p, s), ckpt
+
+
+def _module_from_ckpt(ckpt: dict, p: Path, source: str):
+    """What Ultralytics' ``load_checkpoint`` does after unpickling (8.4): EMA or model, FP32, args, task."""
+    import torch
+    from ultralytics.nn.tasks import guess_model_task
+    from ultralytics.utils import DEFAULT_CFG_DICT
+
+    candidate = ckpt.get("ema") or ckpt.get("model")
+    if not isinstance(candidate, torch.nn.Module):
+        raise CheckpointError(f"model '{source}' holds no model (neither 'ema' nor 'model' is a torch module); "
+                              f"pass an Ultralytics .pt checkpoint")
+    model = candidate.float()
+    if ckpt.get("modelopt"):  # an Ultralytics (ModelOpt) QAT checkpoint: re-apply its fake quantization
+        from ultralytics.nn.tasks import restore_qat
+
+        restore_qat(model, ckpt["modelopt"])
+    model.args = {**DEFAULT_CFG_DICT, **(ckpt.get("train_args", {}) or {})}
+    model.pt_path = str(p)
+    model.task = getattr(model, "task", guess_model_task(model))
+    if not hasattr(model, "stride"):
+        model.stride = torch.tensor([32.0])
+    model = model.eval()
+    for m in model.modules():
+        if hasattr(m, "inplace"):
+            m.inplace = True
+        elif isinstance(m, torch.nn.Upsample) and not hasattr(m, "recompute_scale_factor"):
+            m.recompute_scale_factor = None
+    return model
+
+
+def _yolo_from_checkpoint(p: Path, trust_checkpoint: bool | None):
+    """A plain ``YOLO`` wrapper around a checkpoint loaded by :func:`load_checkpoint` (what ``YOLO(path)`` builds,
+    without its full unpickling)."""
+    from ultralytics import YOLO
+
+    module, ckpt = load_checkpoint(p, trust_checkpoint)
+
+    class _Loaded(YOLO):
+        def _load(self, weights: str, task: str | None = None) -> None:  # Ultralytics' Model._load, .pt branch
+            self.model, self.ckpt = module, ckpt
+            self.task = module.task
+            self.overrides = self.model.args = self._reset_ckpt_args(self.model.args)
+            self.ckpt_path = self.model.pt_path
+            self.overrides["model"] = weights
+            self.overrides["task"] = self.task
+            self.model_name = weights
+
+    return YOLO(_Loaded(str(p)))  # YOLO(Model) adopts its state: the result is a plain YOLO
+
+
+def load_model(source: str | os.PathLike, nc: int | None = None, trust_checkpoint: bool | None = None):
     """Return an Ultralytics ``YOLO`` detection model from a ``.pt`` checkpoint or a model YAML.
 
     ``nc`` overrides the class count when building from a YAML. Raises :class:`CheckpointError` with the
-    fix for a missing, truncated, corrupt or non-detection checkpoint.
+    fix for a missing, truncated, corrupt, unsafe or non-detection checkpoint. A checkpoint is unpickled
+    weights-only against the allow-list unless ``trust_checkpoint`` (default: ``--trust-checkpoint`` /
+    ``YOLO_COMPRESS_TRUST_CHECKPOINT``) says otherwise.
     """
     from ultralytics import YOLO
 
@@ -76,9 +232,10 @@ def load_model(source: str | os.PathLike, nc: int | None = None):
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"model YAML '{s}' does not build a model: {_first_line(e)}") from None
     else:
-        _check_checkpoint_file(p, s)
         try:
-            model = YOLO(str(p))
+            model = _yolo_from_checkpoint(p, trust_checkpoint)
+        except CheckpointError:
+            raise
         except Exception as e:  # noqa: BLE001 - torch/pickle/ultralytics errors all mean "not loadable"
             raise CheckpointError(
                 f"model '{s}' cannot be loaded as an Ultralytics checkpoint: {_first_line(e)}"

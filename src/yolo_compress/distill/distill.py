@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from ..config import DistillConfig
@@ -65,7 +64,7 @@ class DistillTrainer(KeepArchitectureTrainer):
         its own DistillationModel and drop our losses and adapters)."""
         if isinstance(self.model, nn.Module):
             return None
-        from ultralytics.nn.tasks import load_checkpoint
+        from ..models import load_checkpoint
 
         weights, ckpt = load_checkpoint(self.model)
         if not isinstance(weights, KDModel):
@@ -120,6 +119,8 @@ def distill(student, teacher, data, cfg: DistillConfig = DistillConfig(), train:
 
 def student_only(checkpoint: str | os.PathLike) -> bool:
     """True when a checkpoint holds a plain detection model (no teacher, no wrapper)."""
-    ck = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    from ..models import load_checkpoint
+
+    _, ck = load_checkpoint(checkpoint)
     m = ck.get("ema") or ck.get("model")
     return m is not None and not hasattr(m, "teacher_model") and type(m).__name__ == "DetectionModel"

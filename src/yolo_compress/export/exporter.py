@@ -42,8 +42,6 @@ def default_output(model_path: Path, fmt: str) -> Path:
 
 
 def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
-    from ultralytics import YOLO
-
     from .formats import get_format
 
     kwargs = dict(format=get_format(cfg.format).ultralytics, imgsz=cfg.imgsz, dynamic=cfg.dynamic, batch=cfg.batch, device="cpu",
@@ -52,8 +50,9 @@ def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
         kwargs["simplify"] = cfg.simplify
     if cfg.half:
         kwargs["quantize"] = 16
+    yolo = load_model(pt)  # the one (safe by default) loader; YOLO(path) would unpickle fully
     try:
-        out = YOLO(str(pt)).export(**kwargs)
+        out = yolo.export(**kwargs)
     except Exception as e:  # noqa: BLE001 - converter failures are reported, not crashed on
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UnsupportedError(f"{cfg.format} export of '{pt.name}' failed in Ultralytics' exporter: {msg}") from None
