@@ -203,6 +203,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", default="runs", help="parent folder of the run folder")
     p.add_argument("--threads", type=int, default=2)
+
+    p = sub.add_parser("profile", help="time pruned candidates x runtime x precision on this device: a device profile "
+                                       "that latency budgets are chosen from")
+    _add_common(p)
+    p.add_argument("model", nargs="?", help="Ultralytics .pt checkpoint or model YAML (omit with --time-only)")
+    p.add_argument("--time-only", metavar="DIR", help="only time the candidates in DIR (built elsewhere, with its "
+                   "manifest.json); needs only the runtimes, not PyTorch")
+    p.add_argument("--build-only", action="store_true", help="only build the candidates into --workdir (to time them "
+                   "on another device with --time-only)")
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--levels", default="1.0,0.8,0.65,0.5,0.4,0.3", help="shares of GFLOPs kept (1.0 always included)")
+    p.add_argument("--runtimes", help="onnxruntime,openvino,litert (default onnxruntime,openvino; --time-only: all "
+                                      "in the folder that are installed)")
+    p.add_argument("--precisions", default="fp32,int8", help="fp32,fp16,int8")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--runs", type=int, default=30, help="timed runs per round per candidate")
+    p.add_argument("--rounds", type=int, default=3, help="rounds (the spread, and the slow end of ratios)")
+    p.add_argument("--calib-images", type=int, default=4, help="synthetic INT8 calibration images (latency only)")
+    p.add_argument("--workdir", help="candidates folder (default <out stem>-candidates beside --out)")
+    p.add_argument("--max-latency-ms", type=float, help="also print the choice for this budget and plot it")
+    p.add_argument("--max-latency-ratio", type=float, help="also print the choice for this budget (of the input's "
+                   "ONNX Runtime FP32) and plot it")
+    p.add_argument("--choose", metavar="PROFILE", help="no building or timing: apply the budget to an existing device "
+                   "profile, print the choice, write its plot (and --out DECISION.json if given)")
+    p.add_argument("--out", help="device profile JSON (required unless --build-only)")
     return parser
 
 
@@ -215,6 +240,8 @@ def _images(data: str | None):
 
 
 def _run(args, console) -> int:
+    if args.command == "profile":  # before the api import: --time-only must not load PyTorch
+        return _profile(args, console)
     from . import api
 
     if args.command == "export":
@@ -369,6 +396,70 @@ def _run(args, console) -> int:
         return 0
     build_parser().print_help()
     return 2
+
+
+def _profile(args, console) -> int:
+    import json
+
+    import importlib
+
+    from .errors import ConfigError, InputError
+
+    # not `from . import profile`: that asks the package for the attribute first, and its lazy __getattr__
+    # would import the api (and PyTorch) on a device that has only the runtimes
+    prof = importlib.import_module(".profile", __package__)
+
+    log = lambda line: console.print(line, highlight=False, markup=False)  # noqa: E731
+    budget = None
+    if args.max_latency_ms is not None or args.max_latency_ratio is not None:
+        budget = prof.Budget(args.max_latency_ms, args.max_latency_ratio)
+    if args.choose:
+        if budget is None or args.model or args.time_only or args.build_only:
+            raise ConfigError("--choose PROFILE takes only a budget: --max-latency-ms X or --max-latency-ratio R")
+        d = prof.choose(args.choose, budget)
+        console.print(d.summary(), highlight=False, markup=False)
+        target = Path(args.out) if args.out else Path(args.choose).with_name(f"{Path(args.choose).stem}-choice.json")
+        if target.suffix != ".json":
+            raise InputError(f"--out '{target}' must end in .json (the decision)")
+        from .io import atomic_write_text
+
+        atomic_write_text(target, json.dumps(d.as_dict(), indent=2))
+        console.print(f"decision: {target}; plot: {prof.plot_profile(args.choose, target.with_suffix('.png'), budget, d)}",
+                      highlight=False)
+        return 0
+    if args.time_only and args.model:
+        raise ConfigError("give a MODEL to build and time, or --time-only DIR, not both")
+    if not args.time_only and not args.model:
+        raise ConfigError("profile needs a MODEL (.pt or YAML) to build candidates from, or --time-only DIR")
+    if not args.build_only and (not args.out or not args.out.endswith(".json")):
+        raise InputError(f"--out '{args.out or ''}' must name the device profile .json to write")
+    command = "yolo-compress " + " ".join(sys.argv[1:]) if sys.argv and "profile" in sys.argv else None
+    runtimes = args.runtimes or "onnxruntime,openvino"
+    if args.build_only:
+        if args.time_only or not args.workdir:
+            raise ConfigError("--build-only needs MODEL and --workdir DIR (then: profile --time-only DIR on the device)")
+        m = prof.build_candidates(args.model, args.imgsz, args.workdir, args.levels, runtimes, args.precisions,
+                                  args.calib_images, threads=args.threads, log=log)
+        console.print(f"candidates: {m.parent} (copy it to the device; there: yolo-compress profile --time-only "
+                      f"{m.parent.name} --out device.json)", highlight=False)
+        return 0
+    if args.time_only:
+        p = prof.time_candidates(args.time_only, args.threads, args.runs, args.rounds, log=log, command=command,
+                                 runtimes=prof.parse_list(args.runtimes, "--runtimes", prof.RUNTIMES)
+                                 if args.runtimes else None)
+        prof.write_profile(p, args.out)
+    else:
+        p = prof.profile_device(args.model, args.imgsz, args.out, args.workdir, args.levels, runtimes,
+                                args.precisions, args.threads, args.runs, args.rounds, args.calib_images, log=log,
+                                command=command)
+    console.print(f"device profile: {args.out} ({len(p['candidates'])} candidates on {prof._device_name(p)}"
+                  f"{', ' + str(p['wall_s']) + ' s' if 'wall_s' in p else ''})", highlight=False)
+    if budget is not None:
+        d = prof.choose(p, budget)
+        console.print(d.summary(), highlight=False, markup=False)
+        png = prof.plot_profile(p, Path(args.out).with_suffix(".png"), budget, d)
+        console.print(f"plot: {png}", highlight=False)
+    return 0
 
 
 def _prune_steps(args, cfg, console) -> int:

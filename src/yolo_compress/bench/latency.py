@@ -148,6 +148,29 @@ def time_interleaved(
     runs that cycle over the artifacts (see the module doc). ``p50_ms`` is the median of all runs;
     ``p50_best_ms`` the lowest median of ``rounds`` consecutive slices of ``runs`` runs, comparable to the
     sequential schedule's best round. Throughput is measured afterwards, one artifact at a time."""
+    out = []
+    for t, fin in interleaved_times(items, x, threads, warmup, runs, rounds, batch, block, on_progress, gap_s):
+        best = min(float(np.median(t[r * runs:(r + 1) * runs])) for r in range(rounds))
+        out.append(Timing(runs=runs * rounds, **_stats(t), throughput_ips=fin["throughput_ips"],
+                          throughput_batch=fin["throughput_batch"], peak_rss_mb=fin["peak_rss_mb"], p50_best_ms=best))
+    return out
+
+
+def interleaved_times(
+    items: list[tuple[Artifact, str]],
+    x: np.ndarray,
+    threads: int | None = None,
+    warmup: int = 10,
+    runs: int = 50,
+    rounds: int = 1,
+    batch: int = 1,
+    block: int = 10,
+    on_progress: Callable[[int], None] | None = None,
+    gap_s: float = 0.05,
+) -> list[tuple[np.ndarray, dict]]:
+    """The interleaved schedule itself (see ``time_interleaved``): per item, every run's time in ms in the
+    order run (round r is ``[r * runs:(r + 1) * runs]``) and the worker's closing message (throughput, peak
+    RSS). For callers that need per-round statistics, such as the device profile's spread."""
     if block < 1:
         raise YoloCompressError(f"interleave block {block} is invalid; give 1 or more runs")
     total = runs * rounds
@@ -178,12 +201,7 @@ def time_interleaved(
             for (a, rt), proc, ts in zip(items, procs, times):
                 proc.stdin.write("finish\n")
                 proc.stdin.flush()
-                fin = _reply(proc, a, rt)
-                t = np.array(ts) * 1e3
-                best = min(float(np.median(t[r * runs:(r + 1) * runs])) for r in range(rounds))
-                out.append(Timing(runs=total, **_stats(t), throughput_ips=fin["throughput_ips"],
-                                  throughput_batch=fin["throughput_batch"], peak_rss_mb=fin["peak_rss_mb"],
-                                  p50_best_ms=best))
+                out.append((np.array(ts) * 1e3, _reply(proc, a, rt)))
             return out
         finally:
             for proc in procs:
