@@ -32,7 +32,7 @@ from pathlib import Path
 from _common import trained
 
 from yolo_compress.api import BenchConfig, ExportConfig, bench, export, quantize
-from yolo_compress.pipeline.recipe import builtin_recipe, load_recipe, stage_configs
+from yolo_compress.pipeline.recipe import builtin_recipe, load_recipe
 
 OUT = Path("benchmarks/results/edge-cpu")
 
@@ -49,7 +49,7 @@ def main() -> None:
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     recipe = load_recipe(builtin_recipe(a.recipe) or a.recipe)
-    trains = [stage_configs(s, recipe.imgsz, str(a.data))["train"] for s in recipe.stages
+    trains = [s.config.train if s.kind == "distill" else s.config for s in recipe.stages
               if s.kind in ("finetune", "distill")]
     epochs = sum(t.epochs for t in trains)
     base_cfg = dataclasses.replace(trains[0], epochs=epochs)
@@ -72,7 +72,7 @@ def main() -> None:
     for s in recipe.stages:
         if s.kind != "quantize":
             continue
-        q = stage_configs(s, recipe.imgsz, str(a.data))["quantize"]
+        q = dataclasses.replace(s.config, data=str(a.data))
         dest = OUT / ("baseline_int8_openvino_model" if q.backend == "openvino" else "baseline_int8.onnx")
         if not dest.exists():
             quantize(baseline, q, dest)

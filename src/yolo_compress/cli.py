@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, int8-only, prune-only")
     p.add_argument("--out", help="run folder (default runs/<name>-<time>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last finished stage")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out: finished stages whose inputs and "
+                   "config are unchanged are kept, the others redone")
+    p.add_argument("--check", action="store_true", help="only validate the recipe (types, capabilities on this machine, "
+                   "layer names, model / data / teacher files): exit 0, or non-zero with one line; no work")
     p.add_argument("--model", help="override the recipe's model")
     p.add_argument("--data", help="override the recipe's data YAML")
     p.add_argument("--teacher", help="override the recipe's teacher ('input' or a .pt)")
@@ -313,6 +316,13 @@ def _run(args, console) -> int:
                                device=args.device, workers=args.workers, seed=args.seed)
         best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
         console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
+        return 0
+    if args.command == "run" and args.check:
+        from .pipeline.recipe import check_recipe
+
+        r = check_recipe(args.recipe, overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
+                                                 "imgsz": args.imgsz})
+        console.print(f"recipe '{r.path}': ok ({len(r.stages)} stages: {', '.join(s.label for s in r.stages)})")
         return 0
     if args.command == "run":
         from .pipeline.runner import run_recipe

@@ -30,6 +30,73 @@ class _Config:
         return cls(**d)
 
 
+def _type_name(hint) -> str:
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+        return " or ".join(_type_name(a) for a in args) + (" (or null)" if type(None) in typing.get_args(hint) else "")
+    if typing.get_origin(hint) is tuple:
+        return "a list"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _fits(value, hint) -> bool:
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(types, "UnionType", None)):
+        return any(_fits(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        if isinstance(value, dict):  # e.g. DistillConfig.losses written as {name: weight}
+            return True
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+    return True  # a type this checker does not know: the config's own __post_init__ checks it
+
+
+def check_types(cls, values: dict) -> tuple[str, str] | None:
+    """The first ``(key, message)`` whose value does not have the type ``cls``'s field declares (a YAML
+    ``"1.5"`` where a number is expected), or None. Unknown keys are not this function's business."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for k, v in values.items():
+        if k in hints and not _fits(v, hints[k]):
+            return k, f"'{k}' is {v!r} ({type(v).__name__}); expected {_type_name(hints[k])}"
+    return None
+
+
+@dataclass(frozen=True)
+class TargetsConfig(_Config):
+    """What a recipe's final artifacts must reach (checked in the report). To add a target: a field here, its
+    range check in ``__post_init__``, and its line in ``pipeline/report.py::_targets``."""
+
+    max_map_drop: float | None = None  # mAP50-95 points below the input model
+    max_latency_ratio: float | None = None  # p50 latency vs. the input model on the same runtime
+    min_size_reduction: float | None = None  # input size / artifact size
+
+    def __post_init__(self):
+        for k in ("max_map_drop", "max_latency_ratio", "min_size_reduction"):
+            v = getattr(self, k)
+            if v is not None and v < 0:
+                raise ConfigError(f"target {k} {v} is negative; give a value >= 0")
+
+
 @dataclass(frozen=True)
 class ExportConfig(_Config):
     format: str = "onnx"

@@ -35,11 +35,9 @@ def atomic_move(src: Path, dst: Path) -> Path:
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
-        staging = dst.parent / f".{dst.name}.incoming"
-        if staging.exists():
-            shutil.rmtree(staging)
+        staging = dst.parent / f".{dst.name}.{_unique()}.incoming"
         shutil.copytree(src, staging)
-        old = dst.parent / f".{dst.name}.old"
+        old = dst.parent / f".{dst.name}.{_unique()}.old"
         if dst.exists():
             if old.exists():
                 shutil.rmtree(old)
@@ -48,7 +46,111 @@ def atomic_move(src: Path, dst: Path) -> Path:
         if old.exists():
             shutil.rmtree(old)
     else:
-        staging = dst.parent / f".{dst.name}.incoming"
-        shutil.copy2(src, staging)
-        os.replace(staging, dst)
+        staging = dst.parent / f".{dst.name}.{_unique()}.incoming"
+        try:
+            shutil.copy2(src, staging)
+            os.replace(staging, dst)
+        finally:
+            if staging.exists():
+                staging.unlink()
     return dst
+
+
+def _unique() -> str:
+    """A staging-name part no other process (or thread) picks: two runs never share a scratch path."""
+    import uuid
+
+    return f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, or of a folder's files (relative names and bytes, sorted): the identity of an
+    input, so a resumed unit of work notices a changed model, dataset or teacher."""
+    import hashlib
+
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def fingerprint(**parts) -> str:
+    """sha256 of JSON-serialisable parts (input hashes, a config's dict): equal iff the work would be the same."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class FolderLock:
+    """``FOLDER/.lock`` (pid, host, start time) held while a run writes into FOLDER. A second holder is refused
+    with one line; a lock left by a process that is gone (same host, pid not alive: a kill, a power cut) is
+    taken over. Use as a context manager."""
+
+    def __init__(self, folder: str | os.PathLike, what: str = "run folder"):
+        self.folder, self.what = Path(folder), what
+        self.path = self.folder / ".lock"
+        self.held = False
+
+    def _alive(self, pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def acquire(self) -> "FolderLock":
+        import json
+        import socket
+        import time
+
+        from .errors import InputError
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    held = json.loads(self.path.read_text() or "{}")
+                except (OSError, ValueError):
+                    held = {}
+                pid, host = held.get("pid"), held.get("host")
+                if isinstance(pid, int) and host == me["host"] and not self._alive(pid):
+                    try:  # stale: its process is gone
+                        self.path.unlink()
+                    except FileNotFoundError:
+                        pass
+                    continue
+                raise InputError(
+                    f"{self.what} '{self.folder}' is in use by process {pid} on {host or '?'} (since "
+                    f"{held.get('started', '?')}); wait for it to finish or pick another folder (if that process is "
+                    f"gone, delete '{self.path}')") from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return self
+        raise InputError(f"{self.what} '{self.folder}': could not take its lock '{self.path}'; try again")
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+            self.held = False
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -148,14 +148,85 @@ def intact_checkpoint(p: Path) -> bool:
     return True
 
 
+class _Stub:
+    """Stands for every class a checkpoint's pickle names: reading the top-level keys runs no code of it."""
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __call__(self, *a, **k):
+        return _Stub()
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, k, v):
+        pass
+
+    def append(self, v):
+        pass
+
+    def extend(self, v):
+        pass
+
+
+def checkpoint_state(p: str | os.PathLike) -> dict | None:
+    """The plain top-level values of an Ultralytics checkpoint (``epoch``, ``optimizer`` present or None,
+    ``train_args``), read from its pickle with every class replaced by a stub and no tensor loaded: no code
+    of the file runs, and it takes milliseconds. None if it cannot be read."""
+    import pickle
+    import zipfile
+
+    class _Reader(pickle.Unpickler):
+        def find_class(self, module, name):
+            return _Stub
+
+        def persistent_load(self, pid):
+            return None
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            name = next(n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+            obj = _Reader(z.open(name)).load()
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: the caller treats it as unfinished
+        return None
+    if not isinstance(obj, dict):
+        return None
+    args = obj.get("train_args")
+    return {"epoch": obj.get("epoch"), "has_optimizer": obj.get("optimizer") is not None,
+            "epochs": args.get("epochs") if isinstance(args, dict) else None}
+
+
 def finished_run(run: str | os.PathLike, epochs: int) -> Path | None:
     """``weights/last.pt`` of an Ultralytics run folder that completed ``epochs`` epochs, else None (an
-    interrupted run, to continue with ``resume=True``, or none at all)."""
-    run = Path(run)
-    last, csv = run / "weights" / "last.pt", run / "results.csv"
-    if last.exists() and csv.exists() and len(csv.read_text().splitlines()) > epochs and intact_checkpoint(last):
+    interrupted run, to continue with ``resume=True``, or none at all). Read from the checkpoint itself:
+    Ultralytics' final ``last.pt`` has its optimizer stripped and ``epoch`` -1, and records the epochs asked
+    (results.csv is no witness: its row is written before ``last.pt``, and a resume appends to it)."""
+    last = Path(run) / "weights" / "last.pt"
+    if not last.exists() or not intact_checkpoint(last):
+        return None
+    st = checkpoint_state(last)
+    if st and not st["has_optimizer"] and st["epoch"] == -1 and st["epochs"] == epochs:
         return last
     return None
+
+
+def _finish_trained(last: Path, epochs: int) -> bool:
+    """``last.pt`` holds every epoch but the interruption came before Ultralytics stripped it (its resume
+    refuses such a file): strip it as Ultralytics' final step would, into place atomically. True if done."""
+    st = checkpoint_state(last)
+    if not st or not st["has_optimizer"] or st["epoch"] is None or st["epoch"] + 1 < epochs:
+        return False
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    tmp = last.with_name(f".{last.name}.{os.getpid()}.strip")
+    try:
+        strip_optimizer(last, str(tmp))
+        os.replace(tmp, last)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return True
 
 
 def _set_aside_cut_run(out: Path, last: Path) -> None:
@@ -187,7 +258,9 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     trainer = trainer or _trainer_for(cfg.sparsity)
     if resume and last.exists() and not intact_checkpoint(last):
         _set_aside_cut_run(out, last)
-    if resume and last.exists():
+    if resume and last.exists() and (finished_run(out, cfg.epochs) or _finish_trained(last, cfg.epochs)):
+        pass  # every epoch was done: nothing to train
+    elif resume and last.exists():
         y = load_model(last)
         y.train(trainer=trainer, resume=True, data=str(data_yaml), device=cfg.device,
                 workers=cfg.workers)

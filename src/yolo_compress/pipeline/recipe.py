@@ -23,58 +23,34 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..config import BenchConfig, DistillConfig, ExportConfig, PruneConfig, QuantConfig
+from ..config import BenchConfig, TargetsConfig, check_types
 from ..errors import ConfigError, YoloCompressError
+from .stages import RECIPE_CHECKS, STAGES, Context, list_stages
 
 TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name")
-TARGET_KEYS = ("max_map_drop", "max_latency_ratio", "min_size_reduction")
+TARGET_KEYS = tuple(f.name for f in fields(TargetsConfig))
 RUNTIMES = ("onnxruntime", "openvino")
-
-
-def _train_keys() -> set[str]:
-    from ..train import FinetuneConfig
-
-    return {f.name for f in fields(FinetuneConfig)} - {"imgsz"}
-
-
-@dataclass(frozen=True)
-class StageKind:
-    name: str
-    produces: str  # "pt" (a checkpoint further stages can change) or "artifact" (a deployable, final)
-    keys: frozenset[str]
-    doc: str
-
-
-def _keys(cls, drop=("imgsz", "data")) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls)) - set(drop)
-
-
-STAGES: dict[str, StageKind] = {}
-
-
-def _register(kind: StageKind) -> None:
-    STAGES[kind.name] = kind
-
-
-_register(StageKind("prune", "pt", _keys(PruneConfig), "structured pruning (PruneConfig)"))
-_register(StageKind("finetune", "pt", frozenset(_train_keys()), "fine-tune keeping the architecture"))
-_register(StageKind("distill", "pt", frozenset(_train_keys()) | _keys(DistillConfig), "KD from the teacher"))
-_register(StageKind("surgery", "pt", frozenset({"kind", "layers"}), "replace k x k convs (dwsep/factorized/dynamic)"))
-_register(StageKind("reparam", "pt", frozenset({"tolerance"}), "BN folding + RepConv fusion, checked exact"))
-_register(StageKind("quantize", "artifact", _keys(QuantConfig), "INT8 / FP16 artifact (QuantConfig)"))
-_register(StageKind("export", "artifact", _keys(ExportConfig), "FP32 / FP16 export (ExportConfig)"))
 
 
 @dataclass(frozen=True)
 class Stage:
     index: int  # 1-based
     kind: str
-    options: dict
+    options: dict  # as written in the recipe
     line: int | None = None
+    config: Any = None  # the typed config (parsed once, checked at load)
 
     @property
     def label(self) -> str:
         return f"{self.index:02d}-{self.kind}"
+
+    @property
+    def spec(self):
+        return STAGES[self.kind]
+
+    @property
+    def produces(self) -> str:
+        return STAGES[self.kind].produces
 
 
 @dataclass(frozen=True)
@@ -94,6 +70,9 @@ class Recipe:
         return {"name": self.name, "model": self.model, "data": self.data, "imgsz": self.imgsz,
                 "teacher": self.teacher, "runtimes": list(self.runtimes), "targets": dict(self.targets),
                 "bench": dict(self.bench), "stages": [{s.kind: dict(s.options)} for s in self.stages]}
+
+    def context(self, threads: int | None = None, console=None) -> Context:
+        return Context(self.model, self.data, self.imgsz, self.teacher, threads, console)
 
 
 class _Lines:
@@ -133,9 +112,21 @@ def _near(word: str, choices) -> str:
     return f" (did you mean '{m[0]}'?)" if m else ""
 
 
-def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dict | None = None) -> Recipe:
-    """Read and validate a recipe (a path, or the name of a built-in recipe). Raises ConfigError with
-    ``file:line:`` in front of the message."""
+def _check_name(name) -> str | None:
+    """A run name becomes a folder under runs/: one plain path part, never '..', absolute or hidden."""
+    n = str(name)
+    if not n or n in (".", "..") or n.startswith(".") or "/" in n or "\\" in n or Path(n).is_absolute() \
+            or "\0" in n or len(n) > 100:
+        return (f"name {n!r} is not a plain folder name (no '/', '\\', '..', leading '.' or absolute path); "
+                "it names the run folder under runs/, e.g. 'edge-cpu'")
+    return None
+
+
+def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dict | None = None,
+                check: bool = True) -> Recipe:
+    """Read a recipe (a path, or the name of a built-in recipe), parse every stage into its typed config once
+    and run every stage's ``check`` and the recipe checks (``check=False`` skips those). Raises
+    ConfigError / UnsupportedError with ``file:line:`` in front of the message, before any work."""
     import yaml
 
     p = builtin_recipe(str(source)) or Path(source).expanduser()
@@ -145,9 +136,12 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     text = p.read_text()
     where = _Lines(text)
 
-    def fail(msg: str, *path) -> None:
+    def at(*path) -> str:
         line = where.at(*path)
-        raise ConfigError(f"{p}{f':{line}' if line else ''}: {msg}")
+        return f"{p}{f':{line}' if line else ''}"
+
+    def fail(msg: str, *path) -> None:
+        raise ConfigError(f"{at(*path)}: {msg}")
 
     try:
         raw = yaml.safe_load(text)
@@ -157,12 +151,19 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
                           f"({getattr(e, 'problem', None) or e})") from None
     if not isinstance(raw, dict):
         fail("a recipe is a mapping with at least 'stages:'")
+    from_file = set(raw)
     for k, v in (overrides or {}).items():  # command-line values (absolute paths) win over the file's
         if v is not None:
             raw[k] = str(Path(v).expanduser().resolve()) if k in ("model", "data", "teacher") and v != "input" else v
+            from_file.discard(k)
     for k in raw:
         if k not in TOP_KEYS:
             fail(f"unknown key '{k}'{_near(k, TOP_KEYS)}; valid keys: {', '.join(TOP_KEYS)}", k)
+    if "name" in raw and (msg := _check_name(raw["name"])):
+        fail(msg, "name")
+    for k in ("model", "data", "teacher"):
+        if raw.get(k) is not None and not isinstance(raw[k], str):
+            fail(f"'{k}' is {raw[k]!r}; expected a path (a string)", k)
     base = base_dir or p.parent
     from ..demo import DEFAULT_DATA, DEFAULT_IMGSZ, DEFAULT_MODEL
 
@@ -187,21 +188,37 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     runtimes = raw.get("runtimes", ["onnxruntime"])
     if isinstance(runtimes, str):
         runtimes = [runtimes]
+    if not isinstance(runtimes, list):
+        fail(f"'runtimes' is {runtimes!r}; expected a list such as [onnxruntime, openvino]", "runtimes")
     for r in runtimes:
         if r not in RUNTIMES:
             fail(f"runtime '{r}' is unknown{_near(r, RUNTIMES)}; choose from {', '.join(RUNTIMES)}", "runtimes")
     targets = raw.get("targets") or {}
+    if not isinstance(targets, dict):
+        fail(f"'targets' must be a mapping such as {{max_map_drop: 1.5}}", "targets")
     for k in targets:
         if k not in TARGET_KEYS:
             fail(f"unknown target '{k}'{_near(k, TARGET_KEYS)}; valid: {', '.join(TARGET_KEYS)}", "targets", k)
+    if bad := check_types(TargetsConfig, targets):
+        fail(f"target {bad[1]}", "targets", bad[0])
+    try:
+        TargetsConfig(**targets)
+    except ConfigError as e:
+        fail(str(e), "targets")
     bench = raw.get("bench") or {}
+    if not isinstance(bench, dict):
+        fail("'bench' must be a mapping such as {threads: 2, runs: 50}", "bench")
+    bench_keys = [f.name for f in fields(BenchConfig) if f.name not in ("data", "imgsz")]
+    for k in bench:
+        if k not in bench_keys:
+            fail(f"unknown bench key '{k}'{_near(k, bench_keys)}; valid: {', '.join(bench_keys)}", "bench", k)
+    if bad := check_types(BenchConfig, bench):
+        fail(f"bench {bad[1]}", "bench", bad[0])
     try:
         BenchConfig(**{**bench, "data": data, "imgsz": imgsz})
-    except TypeError:
-        bad = next(k for k in bench if k not in {f.name for f in fields(BenchConfig)})
-        fail(f"unknown bench key '{bad}'{_near(bad, [f.name for f in fields(BenchConfig)])}", "bench", bad)
     except ConfigError as e:
         fail(str(e), "bench")
+    ctx = Context(model, data, int(imgsz), teacher)
     stages_raw = raw.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:
         fail("'stages:' must be a non-empty list, e.g. '- prune: {target_flops: 0.5}'", "stages")
@@ -215,14 +232,17 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         (kind, opts), = item.items()
         opts = opts or {}
         if kind not in STAGES:
-            fail(f"unknown stage '{kind}'{_near(kind, STAGES)}; stages: {', '.join(STAGES)}", "stages", i)
+            fail(f"unknown stage '{kind}'{_near(kind, STAGES)}; stages: {', '.join(list_stages())}", "stages", i)
         if not isinstance(opts, dict):
             fail(f"options of stage '{kind}' must be a mapping", "stages", i, kind)
         spec = STAGES[kind]
+        keys = spec.keys()
         for k in opts:
-            if k not in spec.keys:
-                fail(f"stage {i + 1} '{kind}': unknown key '{k}'{_near(k, spec.keys)}; valid: "
-                     f"{', '.join(sorted(spec.keys))}", "stages", i, kind, k)
+            if k not in keys:
+                fail(f"stage {i + 1} '{kind}': unknown key '{k}'{_near(k, keys)}; valid: "
+                     f"{', '.join(sorted(keys))}", "stages", i, kind, k)
+        if bad := spec.check_types(opts):
+            fail(f"stage {i + 1} '{kind}': {bad[1]}", "stages", i, kind, bad[0])
         if artifact_seen is not None and spec.produces == "pt":
             fail(f"stage {i + 1} '{kind}' changes the PyTorch model, but stage {artifact_seen[0]} "
                  f"'{artifact_seen[1]}' already turned it into a deployable artifact; move '{kind}' before "
@@ -232,58 +252,38 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         if kind == "distill" and teacher is None:
             fail("a distill stage needs 'teacher:' at the top of the recipe ('input' for self-distillation "
                  "from the recipe's model, or a .pt path)", "stages", i)
-        stage = Stage(i + 1, kind, dict(opts), where.at("stages", i))
         try:
-            stage_configs(stage, imgsz, data)
-        except YoloCompressError as e:
+            cfg = spec.parse(opts, ctx)
+        except (YoloCompressError, TypeError, ValueError) as e:
             fail(f"stage {i + 1} '{kind}': {e}", "stages", i, kind)
-        stages.append(stage)
+        stages.append(Stage(i + 1, kind, dict(opts), where.at("stages", i), cfg))
     if teacher not in (None, "input") and not Path(teacher).exists():
         fail(f"teacher '{teacher}' not found; give a trained .pt, or 'input' for self-distillation", "teacher")
-    return Recipe(p, model, data, int(imgsz), tuple(stages), teacher, tuple(runtimes), dict(targets), dict(bench),
-                  str(raw.get("name") or p.stem))
+    recipe = Recipe(p, model, data, int(imgsz), tuple(stages), teacher, tuple(runtimes), dict(targets), dict(bench),
+                    str(raw.get("name") or p.stem))
+    if check:  # the recipe checks (the first: model, data and teacher load), then every stage's check
+        for fn in RECIPE_CHECKS:
+            try:
+                fn(recipe, ctx)
+            except YoloCompressError as e:
+                key = getattr(e, "key", ())
+                if key and key[0] in from_file:
+                    e.args = (f"{at(*key)}: {e}",)
+                raise e from None
+        for st in stages:
+            try:
+                st.spec.check(st.config, ctx)
+            except YoloCompressError as e:
+                key = getattr(e, "key", ())
+                path = ("stages", st.index - 1, st.kind, *key) if key and key[0] != "teacher" else (key or ("stages", st.index - 1))
+                e.args = (f"{at(*path)}: stage {st.index} '{st.kind}': {e}",)
+                raise e from None
+    return recipe
 
 
-def stage_configs(stage: Stage, imgsz: int, data: str) -> dict[str, Any]:
-    """The typed configs a stage runs with (validated: a bad value fails here, before any work)."""
-    from ..train import FinetuneConfig
-
-    o = dict(stage.options)
-    if stage.kind == "prune":
-        from ..prune.importance import CRITERIA
-
-        crit = o.get("criterion", "l2")
-        needs = crit in CRITERIA and CRITERIA[crit].needs_gradients
-        if "ignore" in o:
-            o["ignore"] = tuple(o["ignore"])
-        return {"prune": PruneConfig(**o, imgsz=imgsz, data=data if needs else None)}
-    if stage.kind == "finetune":
-        return {"train": FinetuneConfig(**o, imgsz=imgsz)}
-    if stage.kind == "distill":
-        kd_keys = _keys(DistillConfig)
-        kd = {k: v for k, v in o.items() if k in kd_keys}
-        if "stages" in kd:
-            kd["stages"] = tuple(kd["stages"])
-        return {"distill": DistillConfig(**kd),
-                "train": FinetuneConfig(**{k: v for k, v in o.items() if k not in kd_keys}, imgsz=imgsz)}
-    if stage.kind == "surgery":
-        from ..surgery import KINDS
-
-        if o.get("kind") not in KINDS:
-            raise ConfigError(f"surgery needs kind: one of {', '.join(KINDS)}")
-        return {"kind": o["kind"], "layers": tuple(o.get("layers") or ())}
-    if stage.kind == "reparam":
-        tol = o.get("tolerance", 1e-4)
-        if not isinstance(tol, (int, float)) or tol <= 0:
-            raise ConfigError(f"tolerance {tol!r} must be a positive number such as 1e-4")
-        return {"tolerance": float(tol)}
-    if stage.kind == "quantize":
-        if "ignore" in o:
-            o["ignore"] = tuple(o["ignore"])
-        return {"quantize": QuantConfig(**o, imgsz=imgsz, data=data)}
-    if stage.kind == "export":
-        return {"export": ExportConfig(**o, imgsz=imgsz)}
-    raise ConfigError(f"unknown stage '{stage.kind}'")  # pragma: no cover - validated before
+def check_recipe(source: str | Path, overrides: dict | None = None) -> Recipe:
+    """``yolo-compress run --check``: parse, every stage's check, the recipe checks; no work."""
+    return load_recipe(source, overrides=overrides, check=True)
 
 
 def builtin_dir() -> Path:

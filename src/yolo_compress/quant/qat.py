@@ -91,3 +91,27 @@ def strip(model: nn.Module) -> nn.Module:
 
 def count(model: nn.Module) -> int:
     return sum(isinstance(m, FakeQuantConv) for m in model.modules())
+
+
+def claim_run(run, fingerprint: str) -> None:
+    """A QAT run folder belongs to one input model and config (``fingerprint.json`` inside): one made for
+    another input or config is set aside (``<run>.stale-...``) so the training starts again, never resumed
+    from someone else's weights."""
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    from ..io import atomic_write_text
+
+    run = Path(run)
+    mark = run / "fingerprint.json"
+    if run.exists():
+        try:
+            same = json.loads(mark.read_text()).get("fingerprint") == fingerprint
+        except (OSError, ValueError):
+            same = False
+        if same:
+            return
+        os.replace(run, run.with_name(f"{run.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"))
+    atomic_write_text(mark, json.dumps({"fingerprint": fingerprint}))

@@ -77,32 +77,9 @@ class QuantResult:
 
 
 def _check_backend(cfg: QuantConfig) -> None:
-    if cfg.backend == "tensorrt":
-        import torch
+    from .backends import check_backend  # the capability table (quant/backends.py), shared with recipe checks
 
-        raise UnsupportedError(
-            "--backend tensorrt needs an NVIDIA GPU and the tensorrt package"
-            + (" (no CUDA GPU here)" if not torch.cuda.is_available() else " (tensorrt is not installed)")
-            + "; use --backend onnxruntime or openvino on this machine")
-    mods = {"onnxruntime": ("onnxruntime.quantization",), "openvino": ("nncf",),
-            "litert": ("litert_torch", "ai_edge_litert", "ai_edge_quantizer")}[cfg.backend]
-    for mod in mods:
-        try:
-            __import__(mod)
-        except ImportError:
-            hint = "pip install 'yolo-compress[litert]'" if cfg.backend == "litert" else "pip install it"
-            raise UnsupportedError(f"--backend {cfg.backend} needs the '{mod.split('.')[0]}' package, which is not "
-                                   f"installed; {hint} or pick another backend") from None
-    if cfg.backend == "litert":
-        unsupported = [f for f, on in (("--max-drop", cfg.max_drop is not None), ("--ignore", bool(cfg.ignore)),
-                                       ("--calibration " + cfg.calibration, cfg.calibration not in ("auto", "minmax")))
-                       if on]
-        if unsupported:
-            raise UnsupportedError(f"{unsupported[0]} is not available with --backend litert (AI Edge Quantizer "
-                                   "calibrates min/max over all layers); use --backend onnxruntime or openvino for it")
-    if cfg.backend == "openvino" and cfg.mode == "dynamic":
-        raise UnsupportedError("--mode dynamic is ONNX Runtime's (ConvInteger); NNCF's weight-only compression "
-                               "covers MatMul layers, and YOLO is convolutions: use --backend onnxruntime or --mode ptq")
+    check_backend(cfg)
 
 
 def default_output(model: Path, cfg: QuantConfig) -> Path:
@@ -170,6 +147,9 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
     from .onnxrt import cpu_has_vnni
 
     run = (dest.parent / f".{dest.name}.qat").resolve()
+    from ..fingerprints import data_hash, fingerprint, hash_file
+
+    qat.claim_run(run, fingerprint(input=hash_file(pt), config=cfg.as_dict() | {"data": data_hash(spec.yaml_path)}))
     last = run / "weights" / "last.pt"
     ft = FinetuneConfig(epochs=cfg.qat_epochs, imgsz=cfg.imgsz, batch=cfg.qat_batch, lr0=cfg.qat_lr0, lrf=0.1,
                         warmup_epochs=0.0, workers=cfg.workers, seed=cfg.seed)

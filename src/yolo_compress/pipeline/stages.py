@@ -1,0 +1,390 @@
+"""The stage contract: every pipeline stage registers one :class:`StageDef` with
+
+- ``config``: the typed config its recipe options parse into (``parse``), once, at load time;
+- ``produces``: ``"pt"`` (a checkpoint later stages can change) or ``"artifact"`` (a deployable, final);
+- ``check(cfg, ctx)``: everything that can be refused before any work (backend / format capability on this
+  machine, layer names against the model, teacher file) - run for every stage when the recipe loads;
+- ``inputs(cfg, ctx)``: the files besides the input model whose bytes the result depends on (data YAML,
+  teacher): hashed into the stage's fingerprint, so a resumed run redoes a stage whose inputs changed;
+- ``run(input, cfg, ctx)``: the work, in ``ctx.work`` (a scratch folder renamed into place when done);
+  returns ``(output path, info dict)``.
+
+Add a stage with ``@register_stage`` on a ``StageDef`` subclass; ``list_stages()`` names them in order.
+A check that is not about one stage (e.g. a latency target against the runtimes) goes in
+:data:`RECIPE_CHECKS` with ``@register_recipe_check``: ``fn(recipe, ctx)`` raising ``ConfigError`` /
+``UnsupportedError``; the recipe loader prefixes ``file:line`` of the key it names (``error.key``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from ..config import DistillConfig, ExportConfig, PruneConfig, QuantConfig, check_types
+from ..errors import ConfigError
+
+
+@dataclass
+class Context:
+    """What every stage sees: the recipe's model / data / imgsz / teacher, the threads, the console, and
+    while it runs its scratch folder ``work``."""
+
+    model: str
+    data: str
+    imgsz: int
+    teacher: str | None = None
+    threads: int | None = None
+    console: Any = None
+    work: Path | None = None
+    _layers: set | None = field(default=None, repr=False)
+
+    @property
+    def teacher_path(self) -> str | None:
+        return self.model if self.teacher == "input" else self.teacher
+
+    def layer_names(self) -> set[str]:
+        """Module names of the recipe's model (``model.22.cv2.0``), loaded once."""
+        if self._layers is None:
+            from ..models import load_model
+
+            self._layers = {n for n, _ in load_model(self.model).model.named_modules() if n}
+        return self._layers
+
+
+class StageDef:
+    name: ClassVar[str]
+    config: ClassVar[type]
+    produces: ClassVar[str] = "pt"
+    doc: ClassVar[str] = ""
+    option_types: ClassVar[tuple[type, ...]] = ()  # dataclasses whose field types the options are checked against
+    drop: ClassVar[tuple[str, ...]] = ("imgsz", "data")  # config fields the recipe sets, not the stage options
+
+    def keys(self) -> frozenset[str]:
+        out: set[str] = set()
+        for cls in self.option_types or (self.config,):
+            out |= {f.name for f in fields(cls)}
+        return frozenset(out - set(self.drop))
+
+    def check_types(self, opts: dict) -> tuple[str, str] | None:
+        for cls in self.option_types or (self.config,):
+            names = {f.name for f in fields(cls)}
+            bad = check_types(cls, {k: v for k, v in opts.items() if k in names})
+            if bad:
+                return bad
+        return None
+
+    def parse(self, opts: dict, ctx: Context):
+        raise NotImplementedError
+
+    def check(self, cfg, ctx: Context) -> None:
+        pass
+
+    def inputs(self, cfg, ctx: Context) -> dict[str, str]:
+        return {}
+
+    def run(self, input: Path, cfg, ctx: Context) -> tuple[Path, dict]:
+        raise NotImplementedError
+
+
+STAGES: dict[str, StageDef] = {}
+
+
+def register_stage(cls: type[StageDef]) -> type[StageDef]:
+    STAGES[cls.name] = cls()
+    return cls
+
+
+def list_stages() -> list[str]:
+    return list(STAGES)
+
+
+def get_stage(name: str) -> StageDef:
+    return STAGES[name]
+
+
+RECIPE_CHECKS: list[Callable] = []
+
+
+def register_recipe_check(fn: Callable) -> Callable:
+    """``fn(recipe, ctx)``: a load-time check of the recipe as a whole; raise with ``error.key = 'targets'``
+    (a top-level key, or a tuple path) so the message gets that key's ``file:line``."""
+    RECIPE_CHECKS.append(fn)
+    return fn
+
+
+def keyed(err: Exception, *key) -> Exception:
+    err.key = key  # type: ignore[attr-defined]
+    return err
+
+
+def _check_layers(names, ctx: Context, option: str) -> None:
+    if not names:
+        return
+    layers = ctx.layer_names()
+    for n in names:
+        if n not in layers and not any(x.startswith(n + ".") for x in layers):
+            import difflib
+
+            near = difflib.get_close_matches(n, sorted(layers), 1, 0.6)
+            raise keyed(ConfigError(f"{option} '{n}' is not a layer of the model '{ctx.model}'"
+                                    f"{f' (did you mean {near[0]!r}?)' if near else ''}; see `yolo-compress info --layers`"),
+                        option)
+
+
+def _train_result(train_dir: Path, work: Path) -> tuple[Path, dict]:
+    dest = work / "model.pt"
+    shutil.copy2(train_dir / "weights" / "last.pt", dest)  # the last epoch: val is the test split
+    rows = (train_dir / "results.csv").read_text().splitlines()
+    head = [h.strip() for h in rows[0].split(",")]
+    last = dict(zip(head, (v.strip() for v in rows[-1].split(","))))
+    return dest, {"epochs": int(float(last.get("epoch", 0))), "val_map50_95": float(last.get("metrics/mAP50-95(B)", "nan"))}
+
+
+# ------------------------------------------------------------------------------------------ stages
+@register_stage
+class Prune(StageDef):
+    name, config, produces, doc = "prune", PruneConfig, "pt", "structured pruning (PruneConfig)"
+
+    def parse(self, opts, ctx):
+        from ..prune.importance import CRITERIA
+
+        o = dict(opts)
+        crit = o.get("criterion", "l2")
+        needs = crit in CRITERIA and CRITERIA[crit].needs_gradients
+        if "ignore" in o:
+            o["ignore"] = tuple(o["ignore"])
+        return PruneConfig(**o, imgsz=ctx.imgsz, data=ctx.data if needs else None)
+
+    def check(self, cfg, ctx):
+        _check_layers(cfg.ignore, ctx, "ignore")
+
+    def inputs(self, cfg, ctx):
+        return {"data": cfg.data} if cfg.data else {}
+
+    def run(self, input, cfg, ctx):
+        from ..prune import prune_checkpoint
+
+        dest = ctx.work / "model.pt"
+        if dest.exists():
+            dest.unlink()
+        res, _ = prune_checkpoint(input, cfg, dest)
+        return dest, {"summary": res.summary()}
+
+
+def _finetune_config():
+    from ..train import FinetuneConfig
+
+    return FinetuneConfig
+
+
+@register_stage
+class Finetune(StageDef):
+    name, produces, doc = "finetune", "pt", "fine-tune keeping the architecture"
+
+    @property
+    def config(self):  # type: ignore[override]
+        return _finetune_config()
+
+    @property
+    def option_types(self):  # type: ignore[override]
+        return (_finetune_config(),)
+
+    def parse(self, opts, ctx):
+        return _finetune_config()(**opts, imgsz=ctx.imgsz)
+
+    def inputs(self, cfg, ctx):
+        return {"data": ctx.data}
+
+    def run(self, input, cfg, ctx):
+        from ..train import finetune, finished_run
+
+        train_dir = (ctx.work / "train").resolve()
+        if not finished_run(train_dir, cfg.epochs):
+            finetune(input, ctx.data, cfg, train_dir, resume=(train_dir / "weights" / "last.pt").exists())
+        return _train_result(train_dir, ctx.work)
+
+
+@dataclass(frozen=True)
+class DistillStageConfig:
+    distill: DistillConfig
+    train: Any  # FinetuneConfig
+
+    def as_dict(self) -> dict:
+        return {"distill": self.distill.as_dict(), "train": self.train.as_dict()}
+
+
+@register_stage
+class Distill(StageDef):
+    name, config, produces, doc = "distill", DistillStageConfig, "pt", "KD from the teacher"
+
+    @property
+    def option_types(self):  # type: ignore[override]
+        return (_finetune_config(), DistillConfig)
+
+    def parse(self, opts, ctx):
+        kd_keys = {f.name for f in fields(DistillConfig)}
+        kd = {k: v for k, v in opts.items() if k in kd_keys}
+        if "stages" in kd:
+            kd["stages"] = tuple(kd["stages"])
+        train = _finetune_config()(**{k: v for k, v in opts.items() if k not in kd_keys}, imgsz=ctx.imgsz)
+        return DistillStageConfig(DistillConfig(**kd), train)
+
+    def check(self, cfg, ctx):
+        if ctx.teacher is None:
+            raise keyed(ConfigError("a distill stage needs 'teacher:' at the top of the recipe ('input' for "
+                                    "self-distillation from the recipe's model, or a .pt path)"))
+        if ctx.teacher != "input" and not Path(ctx.teacher).exists():
+            raise keyed(ConfigError(f"teacher '{ctx.teacher}' not found; give a trained .pt, or 'input' for "
+                                    "self-distillation"), "teacher")
+
+    def inputs(self, cfg, ctx):
+        return {"data": ctx.data, "teacher": ctx.teacher_path}
+
+    def run(self, input, cfg, ctx):
+        from ..distill.distill import distill
+        from ..train import finished_run
+
+        train_dir = (ctx.work / "train").resolve()
+        if not finished_run(train_dir, cfg.train.epochs):
+            distill(input, ctx.teacher_path, ctx.data, cfg.distill, cfg.train, train_dir,
+                    resume=(train_dir / "weights" / "last.pt").exists())
+        dest, info = _train_result(train_dir, ctx.work)
+        info["teacher"] = str(ctx.teacher_path)
+        return dest, info
+
+
+@dataclass(frozen=True)
+class SurgeryConfig:
+    kind: str | None = None
+    layers: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@register_stage
+class Surgery(StageDef):
+    name, config, produces, doc = "surgery", SurgeryConfig, "pt", "replace k x k convs (dwsep/factorized/dynamic)"
+    drop = ()
+
+    def parse(self, opts, ctx):
+        return SurgeryConfig(opts.get("kind"), tuple(opts.get("layers") or ()))
+
+    def check(self, cfg, ctx):
+        from ..surgery import KINDS
+
+        if cfg.kind not in KINDS:
+            raise keyed(ConfigError(f"surgery needs kind: one of {', '.join(KINDS)}"), "kind")
+        _check_layers(cfg.layers, ctx, "layers")
+
+    def run(self, input, cfg, ctx):
+        from ..surgery import surgery_checkpoint
+
+        res, dest = surgery_checkpoint(input, ctx.work / "model.pt", cfg.kind, cfg.layers, ctx.imgsz)
+        return dest, {"summary": res.summary(), "fit_error": res.replaced}
+
+
+@dataclass(frozen=True)
+class ReparamConfig:
+    tolerance: float = 1e-4
+
+    def __post_init__(self):
+        if self.tolerance <= 0:
+            raise ConfigError(f"tolerance {self.tolerance!r} must be a positive number such as 1e-4")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@register_stage
+class Reparam(StageDef):
+    name, config, produces, doc = "reparam", ReparamConfig, "pt", "BN folding + RepConv fusion, checked exact"
+    drop = ()
+
+    def parse(self, opts, ctx):
+        return ReparamConfig(**opts)
+
+    def run(self, input, cfg, ctx):
+        from ..reparam import reparam_checkpoint
+
+        res, dest = reparam_checkpoint(input, ctx.work / "model.pt", ctx.imgsz, cfg.tolerance)
+        return dest, {"summary": res.summary()}
+
+
+@register_stage
+class Quantize(StageDef):
+    name, config, produces, doc = "quantize", QuantConfig, "artifact", "INT8 / FP16 artifact (QuantConfig)"
+
+    def parse(self, opts, ctx):
+        o = dict(opts)
+        if "ignore" in o:
+            o["ignore"] = tuple(o["ignore"])
+        return QuantConfig(**o, imgsz=ctx.imgsz, data=ctx.data)
+
+    def check(self, cfg, ctx):
+        from ..quant.backends import check_backend
+
+        try:
+            check_backend(cfg)
+        except Exception as e:
+            raise keyed(e, "backend")
+        _check_layers(cfg.ignore, ctx, "ignore")
+
+    def inputs(self, cfg, ctx):
+        return {"data": ctx.data} if cfg.mode in ("ptq", "qat") else {}
+
+    def run(self, input, cfg, ctx):
+        from ..quant.quantize import SUFFIX, quantize
+
+        dest = ctx.work / f"model{SUFFIX[(cfg.backend, cfg.mode)]}"
+        res = quantize(input, cfg, dest, threads=ctx.threads)
+        return dest, {"quant": res.as_dict()}
+
+
+@register_stage
+class Export(StageDef):
+    name, config, produces, doc = "export", ExportConfig, "artifact", "FP32 / FP16 export (ExportConfig)"
+
+    def parse(self, opts, ctx):
+        return ExportConfig(**opts, imgsz=ctx.imgsz)
+
+    def check(self, cfg, ctx):
+        from ..export.formats import check_export_request
+
+        try:
+            check_export_request(cfg.format, cfg.half, cfg.dynamic)
+        except Exception as e:
+            raise keyed(e, "format")
+
+    def run(self, input, cfg, ctx):
+        from ..export.exporter import default_output, export
+
+        dest = default_output(ctx.work / "model.pt", cfg.format)
+        res = export(input, cfg, out=dest, threads=ctx.threads)
+        return dest, {"parity": res.parity.as_dict() if res.parity else None}
+
+
+# ------------------------------------------------------------------------------------ recipe checks
+@register_recipe_check
+def inputs_load(recipe, ctx: Context) -> None:
+    """The model and the teacher load, and the data has the splits the stages read."""
+    from ..data import load_data
+    from ..models import load_model
+
+    try:
+        load_model(recipe.model)
+    except Exception as e:
+        raise keyed(e, "model")
+    if recipe.teacher not in (None, "input") and any(s.kind == "distill" for s in recipe.stages):
+        try:
+            load_model(recipe.teacher)
+        except Exception as e:
+            raise keyed(e, "teacher")
+    needs_train = any(s.kind in ("finetune", "distill") or (s.kind == "quantize" and s.config.mode in ("ptq", "qat"))
+                      or (s.kind == "prune" and s.config.data) for s in recipe.stages)
+    try:
+        load_data(recipe.data, splits=("train", "val") if needs_train else ("val",))
+    except Exception as e:
+        raise keyed(e, "data")
