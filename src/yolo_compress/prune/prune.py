@@ -17,7 +17,8 @@ from torch import nn
 from ..config import PruneConfig
 from ..errors import ConfigError, UnsupportedError
 from .importance import CRITERIA
-from .yolo_blocks import VERIFIED_LAYERS, C2fSplitFree, default_ignored_layers, from_prunable, to_prunable, unsupported_layers
+from .yolo_blocks import (VERIFIED_LAYERS, ELANSplitFree, C2fSplitFree, default_ignored_layers, from_prunable,
+                          to_prunable, unsupported_layers)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
     pruner = tp.pruner.MetaPruner(
         m, example, importance=importance, pruning_ratio=ratio, global_pruning=cfg.global_pruning,
         max_pruning_ratio=cfg.max_layer_ratio, ignored_layers=ignored, round_to=cfg.round_to,
-        output_transform=lambda out: out[0] if isinstance(out, (list, tuple)) else out,
+        output_transform=_trace_outputs,
     )
     if criterion.needs_gradients:
         _accumulate_gradients(m, cfg, importance)
@@ -86,6 +87,18 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
         p.requires_grad_(grad_state.get(p, True))
     _validate(m, example, ref_shape)
     return m
+
+
+def _trace_outputs(out):
+    """What DepGraph traces back from: every raw head output (boxes and scores of both heads of an
+    end-to-end model), not the post-processed top-k, which reaches only the one-to-one head."""
+    if isinstance(out, (list, tuple)) and len(out) == 2 and isinstance(out[1], dict):
+        preds = out[1]
+        heads = [preds[k] for k in ("one2many", "one2one") if isinstance(preds.get(k), dict)] or [preds]
+        raw = [h[k] for h in heads for k in ("boxes", "scores") if isinstance(h.get(k), torch.Tensor)]
+        if raw:
+            return raw
+    return out[0] if isinstance(out, (list, tuple)) else out
 
 
 def _accumulate_gradients(m: nn.Module, cfg: PruneConfig, importance=None) -> None:
@@ -144,7 +157,7 @@ def _validate(pruned: nn.Module, x: torch.Tensor, ref_shape: tuple[int, ...]) ->
         except RuntimeError as e:
             raise UnsupportedError(
                 f"pruning broke this model ({str(e).splitlines()[0][:120]}); its blocks are not supported yet - "
-                f"keep them whole with --ignore LAYER, or prune a YOLOv5u/YOLOv8/YOLO11 model"
+                f"keep them whole with --ignore LAYER, or prune a YOLOv5u/v8/v9/v10/YOLO11/YOLO26 model"
             ) from None
     out0 = out[0] if isinstance(out, (list, tuple)) else out
     if tuple(out0.shape) != ref_shape:
@@ -159,8 +172,8 @@ def _named(model: nn.Module, names: tuple[str, ...]) -> list[nn.Module]:
             raise ConfigError(f"--ignore '{n}' is not a layer of this model; see `yolo-compress info --layers`")
         out.append(mods[n])
         parent = mods.get(n.rsplit(".", 1)[0]) if "." in n else None
-        if isinstance(parent, C2fSplitFree) and n.endswith(".cv1"):
-            out.append(parent.cv0)  # the user's C2f.cv1 is both halves of the split-free form
+        if isinstance(parent, (C2fSplitFree, ELANSplitFree)) and n.endswith(".cv1"):
+            out.append(parent.cv0)  # the user's C2f / ELAN cv1 is both halves of the split-free form
     return out
 
 
@@ -172,8 +185,8 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     bad = unsupported_layers(det)
     if bad:
         raise UnsupportedError(
-            f"this model has layers that cannot be pruned yet: {', '.join(bad)} (supported: YOLOv5u, YOLOv8, YOLO11 "
-            f"layers {', '.join(VERIFIED_LAYERS[:-1])})"
+            f"this model has layers that cannot be pruned yet: {', '.join(bad)} (supported: YOLOv5u, v8, v9, v10, YOLO11, "
+            f"YOLO26 layers {', '.join(v for v in VERIFIED_LAYERS if 'SplitFree' not in v)})"
         )
     if not any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in det.modules()):
         raise UnsupportedError("model has no prunable layers (no convolution wider than --round-to)")
@@ -204,18 +217,37 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
 
 def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure,
                   ref_shape: tuple[int, ...]) -> tuple[float, nn.Module]:
-    """Bisection on the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``."""
+    """Search the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``.
+
+    GFLOPs and parameters shrink about as ``(1 - ratio)^2`` (both sides of a conv lose channels), so the
+    search interpolates on ``sqrt(share kept)`` inside a bracket [lo, hi] (regula falsi, starting at
+    ``1 - sqrt(keep)``) and bisects whenever an interpolated step fails to halve the bracket: usually 1-3
+    prunes instead of bisection's 5-7, and never worse than bisection by more than one step in two."""
     lo, hi = 0.0, cfg.max_layer_ratio
+    s_lo, s_hi = 1.0, 1.0 - hi  # sqrt(share kept) at the bracket ends; s_hi is a guess until measured
+    target = keep ** 0.5
     best: tuple[float, nn.Module, float] | None = None
+    interpolate = True
     for _ in range(cfg.search_steps):
-        mid = (lo + hi) / 2
-        m = _prune_once(det, cfg, mid, ref_shape)
+        if interpolate and s_lo > s_hi:
+            r = lo + (s_lo - target) * (hi - lo) / (s_lo - s_hi)
+            r = min(max(r, lo + 0.02 * (hi - lo)), hi - 0.02 * (hi - lo))
+        else:
+            r = (lo + hi) / 2
+        width = hi - lo
+        m = _prune_once(det, cfg, r, ref_shape)
         got = measure(m) / base
         if best is None or abs(got - keep) < abs(best[2] - keep):
-            best = (mid, m, got)
+            best = (r, m, got)
         if abs(got - keep) <= cfg.tolerance / 2:
             break
-        lo, hi = (mid, hi) if got > keep else (lo, mid)
+        if got > keep:
+            lo, s_lo = r, got ** 0.5
+        else:
+            hi, s_hi = r, got ** 0.5
+        if hi - lo < 2e-3:  # finer than one channel of a 512-wide layer: nothing left between lo and hi
+            break
+        interpolate = (hi - lo) <= width / 2  # a step that did not halve the bracket is followed by a bisection
     ratio, m, got = best  # type: ignore[misc]
     if abs(got - keep) > cfg.tolerance:
         raise UnsupportedError(
@@ -235,14 +267,14 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     from pathlib import Path
 
     from ..errors import InputError
+    from ..io import check_not_input
     from ..models import load_model, save_model
 
     src_p = Path(src)
     dest = Path(out) if out else src_p.with_name(f"{src_p.stem}-pruned.pt")
     if dest.suffix != ".pt":
         raise InputError(f"--out '{dest}' must end in .pt (a pruned model is saved as an Ultralytics checkpoint)")
-    if src_p.exists() and dest.resolve() == src_p.resolve():
-        raise InputError(f"--out '{dest}' is the input model; give another path (the input is never overwritten)")
+    check_not_input(dest, {"model": src_p})
     model = load_model(src)
     result = prune(model, cfg)
     save_model(result.model, dest)

@@ -1,0 +1,191 @@
+"""Pruning YOLOv9 (ELAN, AConv, SPPELAN, RepConv), YOLOv10 (SCDown, C2fCIB, PSA, dual heads) and YOLO26
+(C3k2 with attention, end-to-end head without DFL) to half their GFLOPs keeps valid Ultralytics models:
+they run with the same output layout, reload with ``YOLO()``, train, and export to ONNX with parity."""
+
+import copy
+
+import pytest
+import torch
+
+from yolo_compress.config import PruneConfig
+from yolo_compress.models import load_model, save_model
+from yolo_compress.prune import prune
+
+IMGSZ = 64
+FAMILIES = ["yolov9t.yaml", "yolov9s.yaml", "yolov10n.yaml", "yolo26n.yaml"]
+# round_to=2: these tiny YAML models have layers 16-64 wide, where uniform pruning in steps of 8 channels
+# jumps over 50% of the GFLOPs (e.g. yolov10n: 56% -> 44%); real widths (x4 and more) do not need it
+HALF = PruneConfig(target_flops=0.5, imgsz=IMGSZ, round_to=2)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """2 shared cores: tiny convs run ~10x faster on one intra-op thread than on two contended ones."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _out(model, x):
+    with torch.inference_mode():
+        y = model.eval()(x)
+    return y[0] if isinstance(y, (list, tuple)) else y
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def pruned(request, tmp_path_factory):
+    torch.set_num_threads(1)
+    y = load_model(request.param, nc=3)
+    res = prune(y, HALF)
+    pt = save_model(res.model, tmp_path_factory.mktemp("fam") / f"{request.param[:-5]}-half.pt")
+    return request.param, y, res, pt
+
+
+def test_half_the_gflops_same_output_layout(pruned):
+    from yolo_compress.prune.yolo_blocks import ADownSplitFree, C2fSplitFree, ELANSplitFree
+
+    name, y, res, _ = pruned
+    assert abs(res.flops_kept - 0.5) <= 0.05, res.summary()
+    assert res.channels and res.params_after < res.params_before
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    ref, out = _out(y.model, x), _out(res.model.model, x)
+    assert out.shape == ref.shape  # (1, 7, anchors); end-to-end: (1, anchors, 6)
+    assert not any(isinstance(m, (C2fSplitFree, ELANSplitFree, ADownSplitFree)) for m in res.model.model.modules())
+    assert sum(p.numel() for p in y.model.parameters()) == res.params_before  # the input is untouched
+
+
+def test_reloads_as_plain_ultralytics(pruned):
+    from ultralytics import YOLO
+    from ultralytics.nn.modules.block import C2f, RepNCSPELAN4
+
+    name, y, res, pt = pruned
+    again = YOLO(str(pt))
+    assert type(again.model) is type(y.model)
+    assert sum(p.numel() for p in again.model.parameters()) == res.params_after
+    for m in again.model.modules():
+        if isinstance(m, (C2f, RepNCSPELAN4)):  # chunk(2) needs equal halves
+            assert m.cv1.conv.out_channels == 2 * m.c, name
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    a, b = _out(again.model.float(), x), _out(res.model.model, x)
+    assert ((a - b).abs() <= 1e-2 * (1 + b.abs())).all()  # checkpoints hold fp16 weights
+
+
+def test_end2end_heads_pruned_in_step(pruned):
+    name, y, res, _ = pruned
+    det = res.model.model.model[-1]
+    if getattr(det, "one2one_cv2", None) is None:
+        pytest.skip(f"{name} has one head")
+    for many, one in (("cv2", "one2one_cv2"), ("cv3", "one2one_cv3")):
+        for a, b in zip(getattr(det, many).modules(), getattr(det, one).modules()):
+            if isinstance(a, torch.nn.Conv2d):
+                assert a.weight.shape == b.weight.shape, (name, many)
+    widths = lambda d: [c.out_channels for c in d.cv2.modules() if isinstance(c, torch.nn.Conv2d)]  # noqa: E731
+    assert sum(widths(det)) < sum(widths(y.model.model[-1])), name  # the heads were pruned, not only kept whole
+
+
+def test_trains_one_step(pruned, default_data):
+    """One optimiser step on Ultralytics' own detection loss (both heads of an end-to-end model)."""
+    from ultralytics.cfg import get_cfg
+
+    from yolo_compress.data import load_data, loss_batches
+
+    name, _, res, pt = pruned
+    m = load_model(pt).model.float()
+    m.args = get_cfg()
+    m.criterion = None
+    m.train()
+    batch = next(iter(loss_batches(load_data(default_data, splits=("val",)), IMGSZ, 1, batch_size=4, split="val")))
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    before = [p.detach().clone() for p in m.parameters()]
+    loss, _ = m.loss(batch)
+    loss.sum().backward()
+    opt.step()
+    assert torch.isfinite(loss).all()
+    assert sum(not torch.equal(a, b) for a, b in zip(before, m.parameters())) > len(before) // 2
+
+
+def test_exports_to_onnx_with_parity(pruned, tmp_path):
+    from yolo_compress.api import ExportConfig, export
+
+    name, _, _, pt = pruned
+    res = export(pt, ExportConfig(format="onnx", imgsz=IMGSZ), out=tmp_path / "p.onnx")
+    assert res.parity.passed, (name, res.parity)
+
+
+def test_keep_architecture_trainer_trains_pruned_yolo26(val_as_train_data, tmp_path):
+    """The end-to-end model through the real trainer: one epoch keeps the pruned widths."""
+    from ultralytics import YOLO
+
+    from yolo_compress.train import FinetuneConfig, finetune
+
+    res = prune(load_model("yolo26n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=2))
+    pt = save_model(res.model, tmp_path / "p.pt")
+    best = finetune(pt, val_as_train_data, FinetuneConfig(epochs=1, imgsz=IMGSZ, batch=16, workers=0), tmp_path / "ft")
+    assert sum(p.numel() for p in YOLO(str(best)).model.parameters()) == res.params_after
+
+
+def test_repconv_prune_then_fuse_is_exact():
+    """YOLOv9's RepConv (RepConvN in the paper) pruned as two branches, then fused into one conv: exact."""
+    from yolo_compress.reparam import reparam
+
+    res = prune(load_model("yolov9t.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=2))
+    out = reparam(res.model, imgsz=IMGSZ)
+    assert out.branches_fused > 0 and out.passed, out.summary()
+
+
+def _dead_quarter(m, ignored):
+    """A quarter of every prunable channel gets zero BN scale and shift (its output is SiLU(0) = 0)."""
+    from ultralytics.nn.modules.block import C2f, RepNCSPELAN4
+
+    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, (C2f, RepNCSPELAN4))}
+    g = torch.Generator().manual_seed(0)
+    for bn in m.modules():
+        if isinstance(bn, torch.nn.BatchNorm2d) and bn not in ignored:
+            n = bn.num_features
+            bn.running_mean.copy_(torch.rand(n, generator=g) * 2 - 1)
+            bn.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+            bn.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            bn.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
+            width = halves.get(bn, n)  # a chunked cv1 is pruned as two halves
+            for start in range(0, n, width):
+                bn.weight.data[start : start + width // 4] = 0
+                bn.bias.data[start : start + width // 4] = 0
+
+
+def test_repconv_fuse_then_prune_is_exact():
+    """A fused YOLOv9 (RepConv already one conv, BN folded) prunes too: with dead channels whose every
+    weight is zero, L1 pruning at ratio 0.25 removes exactly those and leaves the outputs unchanged."""
+    from ultralytics.nn.modules.conv import RepConv
+
+    from yolo_compress.prune.yolo_blocks import default_ignored_layers
+
+    y = load_model("yolov9t.yaml", nc=3)
+    m = y.model.eval()
+    _dead_quarter(m, {mod for layer in default_ignored_layers(m) for mod in layer.modules()})
+    m.fuse(verbose=False)
+    assert any(isinstance(r, RepConv) and hasattr(r, "conv") and not hasattr(r, "conv1") for r in m.modules())
+    x = torch.rand(2, 3, IMGSZ, IMGSZ)
+    # a dead channel's readers may hold any weight on it (it multiplies zero): zero them, so that the group
+    # L1 norm of a dead channel is exactly 0 and only the dead channels rank last
+    convs = [c for c in m.modules() if isinstance(c, torch.nn.Conv2d) and c.groups == 1]
+    seen: dict[torch.nn.Conv2d, torch.Tensor] = {}
+    hooks = [c.register_forward_pre_hook(lambda c, i: seen.__setitem__(c, i[0].abs().amax((0, 2, 3)) == 0))
+             for c in convs]
+    ref = _out(m, x)
+    for h in hooks:
+        h.remove()
+    for c, dead in seen.items():
+        c.weight.data[:, dead] = 0
+    assert torch.equal(ref, _out(m, x))
+    res = prune(y, PruneConfig(ratio=0.25, criterion="l1", imgsz=IMGSZ, round_to=1))
+    assert res.params_after < 0.8 * res.params_before
+    assert (ref - _out(res.model.model, x)).abs().max().item() < 1e-3
+
+
+def test_refusal_names_the_block():
+    """A family that is not supported (YOLO12's area attention) is refused before any work, by name."""
+    from yolo_compress.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="A2C2f"):
+        prune(load_model("yolo12n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ))
