@@ -16,6 +16,8 @@ from .quant import QuantResult, quantize
 from .distill.distill import distill
 from .distill.losses import list_losses
 from .train import FinetuneConfig, KeepArchitectureTrainer, finetune
+from .profile import (Budget, BudgetError, Decision, build_candidates, check_budget, choose, plot_profile,
+                      profile_device, time_candidates)
 
 __all__ = [
     "Artifact", "BenchConfig", "BenchReport", "ExportConfig", "ExportResult", "ParityConfig", "bench", "export",
@@ -24,3 +26,5 @@ __all__ = [
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
     "DistillConfig", "distill", "list_losses", "PredictResult", "predict",
 ]
+__all__ += ["Budget", "BudgetError", "Decision", "build_candidates", "check_budget", "choose", "plot_profile",
+            "profile_device", "time_candidates"]

@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build-only", action="store_true", help="only build the candidates into --workdir (to time them "
                    "on another device with --time-only)")
     p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--levels", default="1.0,0.8,0.65,0.5,0.4,0.3", help="shares of GFLOPs kept (1.0 always included)")
+    p.add_argument("--levels", default="1.0,0.7,0.6,0.5,0.4,0.3", help="shares of GFLOPs kept (1.0 always included)")
     p.add_argument("--runtimes", help="onnxruntime,openvino,litert (default onnxruntime,openvino; --time-only: all "
                                       "in the folder that are installed)")
     p.add_argument("--precisions", default="fp32,int8", help="fp32,fp16,int8")

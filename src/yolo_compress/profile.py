@@ -45,7 +45,7 @@ from .errors import ConfigError, InputError, UnsupportedError
 PROFILE_KIND = "yolo-compress device profile"
 MANIFEST_KIND = "yolo-compress profile candidates"
 VERSION = 1
-DEFAULT_LEVELS = (1.0, 0.8, 0.65, 0.5, 0.4, 0.3)
+DEFAULT_LEVELS = (1.0, 0.7, 0.6, 0.5, 0.4, 0.3)
 RUNTIMES = ("onnxruntime", "openvino", "litert")
 PRECISIONS = ("fp32", "fp16", "int8")
 REFERENCE = (1.0, "onnxruntime", "fp32")  # the input, as the bench and the recipes' ratios measure it
@@ -185,18 +185,23 @@ def _ort_int8(fp32: Path, dst: Path, calib: list[np.ndarray], scratch: Path) -> 
 
 
 def _ov_int8(fp32_dir: Path, dst: Path, calib: list[np.ndarray]) -> Path:
-    import nncf  # noqa: F401  (sets its logger to INFO on import; quieted again below)
+    """NNCF INT8 as the quantize stage makes it (preset mixed, the Detect decode float), minus its bias
+    correction: that pass only changes bias values (4 s per v8n level at 320), never the graph."""
+    import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     from .env import quiet_ultralytics
     from .quant import openvino as ovq
 
     quiet_ultralytics(verbose=os.environ.get("YOLO_VERBOSE") == "True")  # one line per candidate, not NNCF's per op
-
     xml = next(fp32_dir.glob("*.xml"))
     model = ovq.read(xml)
     _, decode = ovq.node_groups(model)
     dst.mkdir(parents=True, exist_ok=True)
-    ovq.save(ovq.static_int8(model, calib, float_ops=decode), dst / xml.name)
+    q = nncf.quantize(model, nncf.Dataset(list(calib)), preset=nncf.QuantizationPreset.MIXED, subset_size=len(calib),
+                      ignored_scope=nncf.IgnoredScope(names=list(decode), validate=False) if decode else None,
+                      advanced_parameters=AdvancedQuantizationParameters(disable_bias_correction=True))
+    ovq.save(q, dst / xml.name)
     shutil.copy2(fp32_dir / "metadata.yaml", dst / "metadata.yaml")
     return dst
 
@@ -313,10 +318,16 @@ def build_candidates(model: str | os.PathLike, imgsz: int, workdir: str | os.Pat
                         if abs(res2.flops_kept - level) < abs(res.flops_kept - level):
                             res, ratio = res2, ratio2
                 gflops, params = res.gflops_after, res.params_after
+                same = next((x for x in level_rows if abs(x["gflops_kept"] - res.flops_kept) < 0.02), None)
+                if same is not None:  # uniform pruning moves in round_to steps: no distinct architecture here
+                    log(f"skipped {level_name(level)}: channel ratio {ratio:.3f} keeps {res.flops_kept:.1%} of the "
+                        f"GFLOPs, the same step as {same['name']} ({same['gflops_kept']:.1%}); pick other levels "
+                        f"(uniform pruning by {round_to}-channel steps cannot land between)")
+                    continue
                 save_model(res.model, pt)
             level_rows.append({"level": level, "name": level_name(level), "prune_ratio": round(ratio, 4),
                                "gflops": gflops, "gflops_kept": gflops / info.gflops, "params": params})
-            log(f"pruned {level_name(level)}: channel ratio {ratio:.3f}, {gflops:.3f} GFLOPs "
+            log(f"{'pruned' if ratio else 'input'} {level_name(level)}: channel ratio {ratio:.3f}, {gflops:.3f} GFLOPs "
                 f"({gflops / info.gflops:.1%} kept) in {time.perf_counter() - t0:.1f} s")
             fp32: dict[str, Path] = {}
             with tempfile.TemporaryDirectory(prefix="yc-profile-") as scratch:
@@ -631,12 +642,21 @@ def _device_name(p: dict) -> str:
 
 
 def choose(profile: str | os.PathLike | dict, budget: Budget, min_gain: float = 0.10,
-           runtimes: Sequence[str] | None = None, precisions: Sequence[str] | None = None) -> Decision:
+           runtimes: Sequence[str] | None = None, precisions: Sequence[str] | None = None,
+           imgsz: int | None = None, input_gflops: float | None = None) -> Decision:
     """The least pruning (highest level) with a candidate whose slow end meets ``budget``; at that level the
     candidate with the lowest p50 among those that meet it. Reduced precisions that do not pay on this
     device are skipped (see the module doc). Raises :class:`BudgetError` (one line, naming the fastest
-    candidate) when nothing meets the budget."""
+    candidate) when nothing meets the budget. ``imgsz`` / ``input_gflops`` (the recipe's): a profile made
+    for another image size or another architecture is refused instead of silently applied."""
     p = load_profile(profile)
+    src = profile if not isinstance(profile, dict) else "the device profile"
+    if imgsz is not None and p.get("imgsz") != imgsz:
+        raise InputError(f"device profile '{src}' was made at imgsz {p.get('imgsz')}, not {imgsz}; profile again "
+                         f"with --imgsz {imgsz}")
+    if input_gflops is not None and abs(p["input"]["gflops"] - input_gflops) > 0.01 * input_gflops:
+        raise InputError(f"device profile '{src}' was made for a model of {p['input']['gflops']:.3f} GFLOPs, not "
+                         f"{input_gflops:.3f}; profile this model")
     rows = [r for r in p["candidates"] if (not runtimes or r["runtime"] in runtimes)
             and (not precisions or r["precision"] in precisions)]
     if not rows:
