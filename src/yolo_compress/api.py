@@ -9,7 +9,7 @@ from .export.exporter import ExportResult, export, verify
 from .export.formats import Artifact, inspect_artifact, list_formats
 from .bench.runtimes import list_runtimes
 from .data import load_data
-from .models import load_model, model_info, save_model
+from .models import load_checkpoint, load_model, model_info, save_model, trusted_checkpoints
 from .predict import PredictResult, predict
 from .prune import PruneResult, list_criteria, prune, prune_checkpoint
 from .quant import QuantResult, quantize
@@ -24,7 +24,7 @@ __all__ = [
     "inspect_artifact", "list_formats", "list_runtimes", "load_data", "load_model", "model_info", "run_demo",
     "save_model", "verify", "PruneConfig", "PruneResult", "list_criteria", "prune", "prune_checkpoint",
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
-    "DistillConfig", "distill", "list_losses", "PredictResult", "predict",
+    "DistillConfig", "distill", "list_losses", "PredictResult", "predict", "load_checkpoint", "trusted_checkpoints",
 ]
 __all__ += ["Budget", "BudgetError", "Decision", "build_candidates", "check_budget", "choose", "plot_profile",
             "profile_device", "time_candidates"]

@@ -19,6 +19,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+    p.add_argument("--trust-checkpoint", action="store_true", default=argparse.SUPPRESS,
+                   help="unpickle checkpoints fully (custom module classes); by default only Ultralytics' and "
+                        "yolo-compress's model classes load: use only for files whose origin you trust")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--calibration", default="auto", help="minmax | entropy | percentile | auto")
     p.add_argument("--calib-images", type=int, default=300)
-    p.add_argument("--max-drop", type=float, help="mAP50-95 points allowed; keeps sensitive layers in float")
+    p.add_argument("--max-drop", type=float,
+                   help="mAP50-95 points allowed (e.g. 0.5: 0.400 -> 0.395); keeps sensitive layers in float")
     p.add_argument("--control-images", type=int, default=200, help="held-out train images for --max-drop")
     p.add_argument("--preset", default="mixed", help="openvino: mixed | performance")
     p.add_argument("--reduce-range", choices=["auto", "on", "off"], default="auto",
@@ -164,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="data YAML: training images for taylor; train/val for --steps")
     p.add_argument("--steps", type=int, default=1, help="iterative: N x (prune a little, fine-tune) (needs --data)")
     p.add_argument("--epochs-per-step", type=int, default=2)
-    p.add_argument("--max-drop", type=float, help="iterative: stop when mAP50-95 falls more than this (e.g. 0.02)")
+    p.add_argument("--max-drop", type=float,
+                   help="iterative: stop when mAP50-95 falls more than this many points (e.g. 2: 0.40 -> 0.38)")
     p.add_argument("--workdir", default="runs/prune", help="iterative: folder for the steps (resumable)")
     p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
 
@@ -369,6 +374,13 @@ def _run(args, console) -> int:
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
         if args.steps > 1:
+        from .prune.schedule import check_max_drop
+
+        check_max_drop(args.max_drop)
+        if args.max_drop is not None and args.steps <= 1:
+            from .errors import ConfigError
+
+            raise ConfigError("--max-drop bounds the iterative schedule; add --steps N (N > 1) and --data")
             return _prune_steps(args, cfg, console)
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
         console.print(result.summary())
@@ -474,13 +486,15 @@ def _profile(args, console) -> int:
 
 def _prune_steps(args, cfg, console) -> int:
     from .errors import ConfigError
-    from .io import atomic_move
+    from .io import atomic_move, check_not_input
     from .prune.schedule import prune_iterative
     from .train import FinetuneConfig
 
     if not args.data:
         raise ConfigError("--steps needs --data DATA.yaml (each step fine-tunes and evaluates)")
     ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
+    dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
+    check_not_input(dest, {"model": args.model, "data YAML": args.data})  # before hours of steps, not after
     steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop)
     for s in steps:
         console.print(f"step {s.step}: GFLOPs kept {s.gflops_kept:.1%}, params kept {s.params_kept:.1%}, "
@@ -489,9 +503,6 @@ def _prune_steps(args, cfg, console) -> int:
     if not good:
         raise ConfigError(f"no step stayed within --max-drop {args.max_drop}; see {args.workdir}")
     src = Path(good[-1].model)
-    dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
-    if dest.resolve() == Path(args.model).resolve():
-        raise ConfigError(f"--out '{dest}' is the input model; give another path")
     atomic_move(src, dest)
     console.print(f"saved {dest} (step {good[-1].step})")
     return 0
@@ -519,6 +530,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["YOLO_VERBOSE"] = "True"
     try:
         return _run(args, console)
+        if getattr(args, "trust_checkpoint", False):
+            from .models import trusted_checkpoints
+
+            with trusted_checkpoints():
+                return _run(args, console)
     except YoloCompressError as e:
         if args.debug:
             raise

@@ -154,3 +154,35 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (symlinks resolved; hard links by inode; a missing path by its resolved name)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)  # also a hard link or a bind mount of the same file
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_not_input(out: str | os.PathLike, inputs: dict, flag: str = "--out") -> None:
+    """Refuse, before any work, an output path that is one of ``inputs`` (``{"model": path, ...}``) or a folder
+    holding one of them: writing it would overwrite or delete that input. A symlink or a hard link to an input
+    counts as the input."""
+    from .errors import InputError
+
+    o = Path(out).expanduser()
+    ro = o.resolve()
+    for what, i in inputs.items():
+        if i is None:
+            continue
+        i = Path(i).expanduser()
+        if not i.exists():
+            continue
+        if same_path(o, i):
+            raise InputError(f"{flag} '{out}' is the input {what} '{i}'; give another path (inputs are never "
+                             f"overwritten)")
+        if ro in i.resolve().parents:
+            raise InputError(f"{flag} '{out}' is a folder holding the input {what} '{i}', which writing it would "
+                             f"replace; give another path")

@@ -117,6 +117,29 @@ def _detections(raw_dets: np.ndarray, shape: tuple[int, ...], names: dict[int, s
     return out
 
 
+def _check_outputs(out: Path, files: list[Path], artifact: Path, save: bool) -> None:
+    """Refuse, before any work, an ``--out`` where a file to be written is an input (``--out`` set to the
+    source folder would replace the original images with their annotated copies)."""
+    import os
+
+    def ident(p: Path):  # a hard link or a symlink to an input is the input
+        try:
+            st = os.stat(p)
+            return st.st_dev, st.st_ino
+        except OSError:
+            return p.resolve()
+
+    inputs = {ident(p): p for p in [*files, artifact]}
+    planned = [out / "predictions.json"]
+    if save:
+        planned += [out / (f.name if f.suffix.lower() in IMAGE_SUFFIXES else f"{f.stem}.mp4") for f in files]
+    for dst in planned:
+        src = inputs.get(ident(dst))
+        if src is not None:
+            raise InputError(f"--out '{out}' holds the input '{src}', which '{dst.name}' would overwrite; pass "
+                             f"another --out folder (inputs are never overwritten)")
+
+
 def predict(
     artifact: str | Path,
     source: str | Path,
@@ -146,6 +169,8 @@ def predict(
     if not 0 < iou <= 1:
         raise ConfigError(f"--iou {iou} is outside (0, 1]; e.g. 0.7")
     files = _sources(source)
+    if out_dir is not None:
+        _check_outputs(Path(out_dir), files, Path(artifact), save)
     for v in (f for f in files if f.suffix.lower() in VIDEO_SUFFIXES):  # fail before any output is written
         next(_frames(v))
     art = inspect_artifact(artifact)

@@ -198,11 +198,11 @@ def surgery(model, kind: str, layers: tuple[str, ...] = (), imgsz: int = 640, dy
 
 def surgery_checkpoint(src: str | os.PathLike, out: str | os.PathLike, kind: str, layers: tuple[str, ...] = (),
                        imgsz: int = 640) -> tuple[SurgeryResult, Path]:
+    from .io import check_not_input
     from .models import save_model
 
     src, dest = Path(src), Path(out)
-    if dest.resolve() == src.resolve():
-        raise ConfigError(f"--out '{dest}' is the input model; give another path")
+    check_not_input(dest, {"model": src})
     res = surgery(src, kind, layers, imgsz)
     save_model(res.model, dest)
     return res, dest

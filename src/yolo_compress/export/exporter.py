@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import ExportConfig, ParityConfig
 from ..errors import InputError, ParityError, UnsupportedError
-from ..io import atomic_move
+from ..io import atomic_move, check_not_input
 from ..models import load_model, save_model
 from .formats import Artifact, check_export_request, inspect_artifact
 from .parity import ParityReport, check_parity, write_report
@@ -65,9 +65,10 @@ def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLik
     """Export ``model`` (a .pt or model YAML) to ``config.format``; verify parity unless disabled."""
     check_export_request(config.format, config.half, config.dynamic)
     src = Path(model)
-    yolo = load_model(model)  # validates the checkpoint before any work
     dest = Path(out) if out else default_output(src if src.suffix == ".pt" else Path.cwd() / f"{src.stem}.pt",
                                                 config.format)
+    check_not_input(dest, {"model": src})
+    yolo = load_model(model)  # validates the checkpoint before any work
     if not os.access(dest.parent if dest.parent.exists() else Path.cwd(), os.W_OK):
         raise InputError(f"output folder '{dest.parent}' is not writable; pass --out PATH somewhere writable")
     with tempfile.TemporaryDirectory(prefix="yc-export-") as tmp:

@@ -90,6 +90,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
              threads: int | None = None, console=None) -> QuantResult:
     """Quantize ``model`` (an Ultralytics .pt) as ``config`` says; returns what was done and measured."""
     from ..data import load_data
+    from ..io import check_not_input
     from ..models import load_model
 
     _check_backend(config)
@@ -97,8 +98,8 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
     load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
     spec = load_data(config.data, splits=("train", "val") if config.mode == "qat" else ("train",)) if config.data else None
     dest = Path(out) if out else default_output(src, config)
-    if dest.resolve() == src.resolve():
-        raise InputError(f"--out '{dest}' is the input model; give another path")
+    check_not_input(dest, {"model": src, "data YAML": config.data,
+                           **{f"{k} images": v for k, v in (spec.sources if spec else {}).items()}})
     if not os.access(dest.parent if dest.parent.exists() else Path.cwd(), os.W_OK):
         raise InputError(f"output folder '{dest.parent}' is not writable; pass --out PATH somewhere writable")
     with tempfile.TemporaryDirectory(prefix="yc-quant-") as tmp:
