@@ -78,3 +78,35 @@ def test_ultralytics_yaml_has_absolute_paths(default_data, tmp_path):
     out = load_data(default_data).to_ultralytics_yaml(tmp_path)
     cfg = yaml.safe_load(out.read_text())
     assert cfg["val"].startswith("/") and cfg["names"][0] == "garbage"
+
+
+def test_import_stays_torch_free():
+    """Runtime workers import the data adapter's neighbours; labels pull Ultralytics (and torch) only when read."""
+    import subprocess
+    import sys
+
+    code = "import sys, yolo_compress.data; print(sorted(m for m in ('torch', 'ultralytics') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_class_index_checked_at_load_for_every_split(tmp_path, default_data):
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(default_data.parent / "images" / "val", root / "images" / "train")
+    shutil.copytree(default_data.parent / "images" / "val", root / "images" / "val")
+    shutil.copytree(default_data.parent / "labels" / "val", root / "labels" / "val",
+                    ignore=shutil.ignore_patterns("*.cache"))
+    shutil.copytree(root / "labels" / "val", root / "labels" / "train")
+    bad = sorted((root / "labels" / "train").glob("*.txt"))[5]
+    bad.write_text(bad.read_text().rstrip("\n") + "\n3 0.5 0.5 0.2 0.2\n")  # shipped files lack a final newline
+    line = len(bad.read_text().splitlines())
+    y = root / "data.yaml"
+    y.write_text("path: .\ntrain: images/train\nval: images/val\nnames: [a, b, c]\n")
+    assert load_data(y).nc == 3  # val alone is clean
+    with pytest.raises(DataError, match=rf"{bad.name}' line {line}: class index 3 is outside 0..2"):
+        load_data(y, splits=("train", "val"))
+    bad.write_text("-1 0.5 0.5 0.2 0.2\n")
+    with pytest.raises(DataError, match="line 1: class index -1"):
+        load_data(y, splits=("train",))

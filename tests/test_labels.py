@@ -159,6 +159,13 @@ def test_crosscheck_fails_loudly():
         crosscheck("m.onnx", ours, ValResult(9, 30, 0.600, 0.400))
 
 
+def test_crosscheck_flag_needs_data(garbage_onnx, capsys):
+    from yolo_compress.cli import main
+
+    assert main(["bench", str(garbage_onnx), "--runs", "0", "--crosscheck"]) == 2
+    assert "--crosscheck compares mAP: pass --data" in capsys.readouterr().err
+
+
 def test_class_index_out_of_range_is_one_line_error(messy, garbage_onnx, tmp_path):
     """Our one deliberate difference: Ultralytics warns and skips; we stop before any work, naming file:line."""
     root = tmp_path / "bad"

@@ -352,7 +352,11 @@ def _list_images(src: Path, yaml_path: Path, split: str) -> list[Path]:
 
 
 def load_data(path: str | os.PathLike, splits: Sequence[str] = ("val",)) -> DataSpec:
-    """Read and check a detection data YAML (Ultralytics format). Raises :class:`DataError` with the fix."""
+    """Read and check a detection data YAML (Ultralytics format). Raises :class:`DataError` with the fix.
+
+    Every label file of the named splits is read once for its class indices (text only, no image decoded),
+    so a class outside ``0..nc-1`` stops any command before its work; the full per-image verification
+    (:meth:`DataSpec.check`) runs where labels are scored."""
     import yaml
 
     p = Path(path).expanduser()
@@ -383,6 +387,8 @@ def load_data(path: str | os.PathLike, splits: Sequence[str] = ("val",)) -> Data
         src = src if src.is_absolute() else root / src
         resolved[split] = _list_images(src, p, split)
         sources[split] = src
+        for f in resolved[split]:
+            check_class_indices(label_path(f), len(names))
     return DataSpec(yaml_path=p.resolve(), root=root, names=names, splits=resolved, sources=sources)
 
 

@@ -269,9 +269,14 @@ def ultralytics_val(artifact: str | Path, data: DataSpec, imgsz: int, split: str
             raise UnsupportedError(f"--crosscheck: Ultralytics cannot load '{artifact}' ({str(e).splitlines()[0]}); "
                                    "cross-check the .pt or ONNX export instead") from None
         model.add_callback("on_val_end", grab)
-        m = model.val(data=str(y), split="val", imgsz=imgsz, batch=1, conf=CONF, iou=IOU, max_det=MAX_DET,
-                      rect=False, half=False, device="cpu", workers=0, plots=False, save_json=False,
-                      verbose=False, project=str(t), name="val", exist_ok=True)
+        try:
+            m = model.val(data=str(y), split="val", imgsz=imgsz, batch=1, conf=CONF, iou=IOU, max_det=MAX_DET,
+                          rect=False, half=False, device="cpu", workers=0, plots=False, save_json=False,
+                          verbose=False, project=str(t), name="val", exist_ok=True)
+        except Exception as e:  # noqa: BLE001 - its failure is not our evaluator's; say whose it is
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise UnsupportedError(f"--crosscheck: Ultralytics val() failed on '{artifact}' ({msg}); cross-check the "
+                                   ".pt or ONNX export instead") from None
     return ValResult(seen.get("images", -1), seen.get("instances", -1), float(m.box.map50), float(m.box.map))
 
 
