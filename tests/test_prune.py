@@ -160,19 +160,20 @@ def test_cli_prune_leaves_input_untouched(tiny_pt, tmp_path):
         assert hashlib.sha256(tiny_pt.read_bytes()).hexdigest() == digest
 
 
-@pytest.mark.parametrize("yaml_name", FAMILIES)
+@pytest.mark.parametrize("yaml_name", [*FAMILIES, "yolov9t.yaml", "yolo26n.yaml"])
 def test_pruning_dead_channels_is_lossless(yaml_name):
     """Give a quarter of every prunable channel a zero BN scale and shift (its output is SiLU(0) = 0):
     BN-scale pruning at ratio 0.25 must remove exactly those and leave the outputs unchanged. This checks
-    the whole graph surgery (split-free C2f/C3k2, concats, residuals, SPPF, head) against ground truth."""
-    from ultralytics.nn.modules.block import C2f
+    the whole graph surgery (split-free C2f/C3k2/ELAN, concats, residuals, SPPF/SPPELAN, RepConv, attention
+    kept whole, both heads of an end-to-end model) against ground truth."""
+    from ultralytics.nn.modules.block import C2f, RepNCSPELAN4
 
     from yolo_compress.prune.yolo_blocks import default_ignored_layers
 
     y = load_model(yaml_name, nc=3)
     m = y.model.eval()
     ignored = {mod for layer in default_ignored_layers(m) for mod in layer.modules()}
-    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, C2f)}
+    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, (C2f, RepNCSPELAN4))}
     torch.manual_seed(0)
     for bn in m.modules():
         if isinstance(bn, torch.nn.BatchNorm2d) and bn not in ignored:
@@ -186,9 +187,19 @@ def test_pruning_dead_channels_is_lossless(yaml_name):
                 bn.bias.data[start : start + width // 4] = 0
     x = torch.rand(1, 3, IMGSZ, IMGSZ)
     with torch.inference_mode():
-        ref = m(x)[0]
+        ref = _raw_outputs(m(x))
     res = prune(y, PruneConfig(ratio=0.25, criterion="bn", imgsz=IMGSZ, round_to=1))
     assert res.params_after < 0.75 * res.params_before
     with torch.inference_mode():
-        out = res.model.model.eval()(x)[0]
-    assert (ref - out).abs().max().item() < 1e-3
+        out = _raw_outputs(res.model.model.eval()(x))
+    assert len(out) == len(ref) >= 1
+    for a, b in zip(ref, out):
+        assert (a - b).abs().max().item() < 1e-3
+
+
+def _raw_outputs(out):
+    """The decoded output and, for an end-to-end model, both heads' raw boxes and scores (its decoded output
+    is a top-k, whose order near-ties could swap)."""
+    preds = out[1]
+    heads = [preds[k] for k in ("one2many", "one2one") if k in preds]
+    return [out[0], *(h[k] for h in heads for k in ("boxes", "scores"))]

@@ -134,11 +134,11 @@ def test_repconv_prune_then_fuse_is_exact():
     assert out.branches_fused > 0 and out.passed, out.summary()
 
 
-def _dead_quarter(m, ignored):
+def _dead_quarter(m, ignored, halves=None):
     """A quarter of every prunable channel gets zero BN scale and shift (its output is SiLU(0) = 0)."""
     from ultralytics.nn.modules.block import C2f, RepNCSPELAN4
 
-    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, (C2f, RepNCSPELAN4))}
+    halves = {**{mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, (C2f, RepNCSPELAN4))}, **(halves or {})}
     g = torch.Generator().manual_seed(0)
     for bn in m.modules():
         if isinstance(bn, torch.nn.BatchNorm2d) and bn not in ignored:
@@ -181,6 +181,48 @@ def test_repconv_fuse_then_prune_is_exact():
     res = prune(y, PruneConfig(ratio=0.25, criterion="l1", imgsz=IMGSZ, round_to=1))
     assert res.params_after < 0.8 * res.params_before
     assert (ref - _out(res.model.model, x)).abs().max().item() < 1e-3
+
+
+@pytest.fixture(scope="module")
+def v9_adown_yaml(tmp_path_factory):
+    """YOLOv9t with ADown (YOLOv9-C/E's downsampler, which chunks its input) in place of AConv."""
+    from pathlib import Path
+
+    import ultralytics
+
+    src = Path(ultralytics.__file__).parent / "cfg" / "models" / "v9" / "yolov9t.yaml"
+    p = tmp_path_factory.mktemp("adown") / "yolov9t-adown.yaml"
+    p.write_text(src.read_text().replace("AConv", "ADown"))
+    return p
+
+
+def test_adown_dead_channels_go_and_halves_stay_equal(v9_adown_yaml, tmp_path):
+    """ADown splits its input in two: dead channels in a quarter of each half are removed exactly; with
+    global allocation the halves come out unequal and are equalised; both reload as plain Ultralytics."""
+    from ultralytics import YOLO
+    from ultralytics.nn.modules.block import ADown
+
+    from yolo_compress.prune.yolo_blocks import default_ignored_layers
+
+    y = load_model(str(v9_adown_yaml), nc=3)
+    m = y.model.eval()
+    layers = list(m.model)
+    feeds = {layers[i - 1].cv4.bn: layers[i - 1].cv4.bn.num_features // 2 for i, l in enumerate(layers)
+             if isinstance(l, ADown) and hasattr(layers[i - 1], "cv4")}
+    assert len(feeds) >= 3
+    _dead_quarter(m, {mod for layer in default_ignored_layers(m) for mod in layer.modules()}, feeds)
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    ref = _out(m, x)
+    res = prune(y, PruneConfig(ratio=0.25, criterion="bn", imgsz=IMGSZ, round_to=1))
+    assert (ref - _out(res.model.model, x)).abs().max().item() < 1e-3
+    torch.manual_seed(0)
+    for p in m.parameters():  # unequal magnitudes: global ranking prunes the two halves differently
+        p.data.mul_(torch.rand_like(p) * 2)
+    g = prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=2, global_pruning=True))
+    again = YOLO(str(save_model(g.model, tmp_path / "g.pt"))).model.float()
+    downs = [d for d in again.modules() if isinstance(d, ADown)]
+    assert downs and all(d.cv1.conv.in_channels == d.cv2.conv.in_channels for d in downs)
+    assert _out(again, x).shape == ref.shape
 
 
 def test_refusal_names_the_block():

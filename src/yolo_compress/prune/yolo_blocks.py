@@ -244,6 +244,8 @@ def from_prunable(model: nn.Module, graph=None) -> None:
     import torch_pruning as tp
 
     _untie_end2end_heads(model)
+    if graph is not None:
+        _refresh_split_offsets(graph)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if not isinstance(child, _SplitFree | ADownSplitFree):
@@ -264,6 +266,18 @@ def from_prunable(model: nn.Module, graph=None) -> None:
                 if width(a_conv) != width(b_conv):
                     raise RuntimeError(f"could not equalise the halves of {type(child._orig[0]).__name__}")
             setattr(parent, name, child.fold())
+
+
+def _refresh_split_offsets(graph) -> None:
+    """Torch-Pruning 1.6's SplitPruner updates a split's sizes after pruning but stores the new offsets on
+    itself, not on the split, so a later group through that split (equalising ADown's halves) would map
+    channels with the old offsets. Recompute them from the sizes."""
+    from itertools import accumulate
+
+    for node in graph.module2node.values():
+        op = node.module
+        if type(op).__name__ == "_SplitOp" and getattr(op, "split_sizes", None) is not None:
+            op.offsets = [0, *accumulate(op.split_sizes)]
 
 
 def _is_attention(m: nn.Module) -> bool:
