@@ -231,3 +231,15 @@ def test_refusal_names_the_block():
 
     with pytest.raises(UnsupportedError, match="A2C2f"):
         prune(load_model("yolo12n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ))
+
+
+def test_info_layers_names_what_stays_whole_and_why():
+    """`info --layers` marks the layers pruning keeps whole, with the reason (api.kept_whole)."""
+    from yolo_compress.api import kept_whole
+
+    whole = kept_whole(load_model("yolo26n.yaml", nc=3).model)
+    assert "model.10.m.0.attn" in whole and "head count" in whole["model.10.m.0.attn"]
+    assert "model.22.cv1" in whole and "attention" in whole["model.22.cv1"]  # the C3k2 with attention
+    assert "model.23.one2one_cv3.0.2" in whole  # class logits of the one-to-one head
+    v9 = kept_whole(load_model("yolov9t.yaml", nc=3).model)
+    assert not any(".cv1" in k for k in v9)  # YOLOv9 has no attention: only the head outputs stay whole

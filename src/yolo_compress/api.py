@@ -11,7 +11,7 @@ from .bench.runtimes import list_runtimes
 from .data import load_data
 from .models import load_checkpoint, load_model, model_info, save_model, trusted_checkpoints
 from .predict import PredictResult, predict
-from .prune import PruneResult, list_criteria, prune, prune_checkpoint
+from .prune import PruneResult, kept_whole, list_criteria, prune, prune_checkpoint
 from .quant import QuantResult, quantize
 from .distill.distill import distill
 from .distill.losses import list_losses
@@ -26,5 +26,6 @@ __all__ = [
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
     "DistillConfig", "distill", "list_losses", "PredictResult", "predict", "load_checkpoint", "trusted_checkpoints",
 ]
+__all__ += ["kept_whole"]
 __all__ += ["Budget", "BudgetError", "Decision", "build_candidates", "check_budget", "choose", "plot_profile",
             "profile_device", "time_candidates"]

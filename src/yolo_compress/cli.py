@@ -403,10 +403,13 @@ def _run(args, console) -> int:
         if args.layers:
             import torch
 
+            whole = api.kept_whole(model.model)  # layer -> why pruning keeps its output channels
             for name, m in model.model.named_modules():
                 if isinstance(m, torch.nn.Conv2d):
+                    why = next((w for k, w in whole.items() if name == k or name.startswith(k + ".")), "")
                     console.print(f"{name.removesuffix('.conv')}  {m.in_channels} -> {m.out_channels}  k{m.kernel_size[0]}"
-                                  f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}")
+                                  f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}"
+                                  f"{'  [kept whole: ' + why + ']' if why else ''}", highlight=False, markup=False)
         console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {info.imgsz}, "
                       f"{info.nc} classes {list(info.names.values())}{', NMS-free head' if info.end2end else ''}")
         return 0

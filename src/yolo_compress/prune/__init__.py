@@ -2,5 +2,6 @@
 
 from .importance import list_criteria
 from .prune import PruneResult, prune, prune_checkpoint
+from .yolo_blocks import kept_whole
 
-__all__ = ["PruneResult", "list_criteria", "prune", "prune_checkpoint"]
+__all__ = ["PruneResult", "kept_whole", "list_criteria", "prune", "prune_checkpoint"]
