@@ -254,7 +254,8 @@ def ultralytics_val(artifact: str | Path, data: DataSpec, imgsz: int, split: str
 
     def grab(validator) -> None:
         seen["images"] = int(validator.seen)
-        seen["instances"] = int(np.sum(validator.metrics.nt_per_class)) if validator.metrics.nt_per_class is not None else 0
+        nt = validator.metrics.nt_per_class
+        seen["instances"] = 0 if nt is None else int(np.sum(nt))
 
     with tempfile.TemporaryDirectory(prefix="yc-crosscheck-", dir=workdir) as tmp:
         t = Path(tmp)
