@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import DataSpec, Sample, preprocess, read_image, read_labels, label_path
+from ..data import DataSpec, Sample, preprocess, read_image
 from ..errors import DataError
 
 RECOMMENDED_CALIB = 300
@@ -28,7 +28,8 @@ class QuantData:
 def split_train(spec: DataSpec, calib_images: int, control_images: int, imgsz: int, seed: int = 0,
                 need_control: bool = False) -> QuantData:
     """Draw ``calib_images`` and (if asked) ``control_images`` disjoint train images, deterministically."""
-    files = spec.images("train")
+    chk = spec.check("train")  # Ultralytics' rules: corrupt images and bad label files are left out
+    files = list(chk.labels)
     if not files:
         raise DataError(f"dataset '{spec.yaml_path}' has no train images for calibration; add images to its train split")
     order = np.random.default_rng(seed).permutation(len(files))
@@ -45,5 +46,5 @@ def split_train(spec: DataSpec, calib_images: int, control_images: int, imgsz: i
     if need_control and n_control < control_images:
         warnings.append(f"only {n_control} control images (asked {control_images}): the train split is small")
     calib = [preprocess([read_image(files[i])], imgsz)[0] for i in calib_idx]
-    control = [Sample(files[i], read_image(files[i]), read_labels(label_path(files[i]))) for i in control_idx]
+    control = [Sample(files[i], read_image(files[i]), chk.labels[files[i]]) for i in control_idx]
     return QuantData(calib, control, spec.names, tuple(warnings))
