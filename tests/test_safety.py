@@ -209,14 +209,26 @@ OVERWRITES = {
     "reparam-hard-link": lambda w, d: ["reparam", f"{w}/m.pt", "--imgsz", "64", "--out", f"{w}/hard.pt"],
     "surgery-hard-link": lambda w, d: ["surgery", f"{w}/m.pt", "--kind", "dwsep", "--imgsz", "64",
                                        "--out", f"{w}/hard.pt"],
+    "run-out-is-model": lambda w, d: ["run", "prune-only", "--model", f"{w}/m.pt", "--data", str(d), "--imgsz", "64",
+                                      "--out", f"{w}/m.pt"],
+    # resuming a run whose folder holds the model (its stage folders are set aside or replaced)
+    "run-folder-holding-model": lambda w, d: _as_run_folder(w) + ["run", "prune-only", "--model", f"{w}/m.pt",
+                                                                  "--data", str(d), "--imgsz", "64", "--resume",
+                                                                  "--out", str(w)],
 }
+
+
+def _as_run_folder(w: Path) -> list:
+    (w / "recipe.yaml").write_text("{}\n")  # what marks a run folder
+    return []
 
 
 @pytest.mark.parametrize("case", list(OVERWRITES))
 def test_output_that_is_an_input_is_refused_before_work(case, work, val_as_train_data, capsys):
+    args = OVERWRITES[case](work, val_as_train_data)
     before = (work / "m.pt").read_bytes()
     listing = sorted(p.name for p in work.iterdir())
-    rc = main(OVERWRITES[case](work, val_as_train_data))
+    rc = main(args)
     err = capsys.readouterr().err.strip().splitlines()
     assert rc != 0 and len(err) == 1 and "input model" in err[0], err
     assert (work / "m.pt").read_bytes() == before and (work / "hard.pt").read_bytes() == before

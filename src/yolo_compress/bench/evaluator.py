@@ -250,6 +250,9 @@ def ultralytics_val(artifact: str | Path, data: DataSpec, imgsz: int, split: str
     import yaml
     from ultralytics import YOLO
 
+    from ..errors import YoloCompressError
+    from ..models import load_model
+
     seen: dict = {}
 
     def grab(validator) -> None:
@@ -265,7 +268,10 @@ def ultralytics_val(artifact: str | Path, data: DataSpec, imgsz: int, split: str
         y.write_text(yaml.safe_dump({"path": str(t), "train": str(lst), "val": str(lst), "names": data.names},
                                     sort_keys=False))
         try:
-            model = YOLO(str(artifact), task="detect")
+            # a .pt through our loader (weights-only unless trusted); exports as Ultralytics opens them
+            model = load_model(artifact) if Path(artifact).suffix == ".pt" else YOLO(str(artifact), task="detect")
+        except YoloCompressError:
+            raise
         except Exception as e:  # noqa: BLE001 - Ultralytics' own loader decides what it can run
             raise UnsupportedError(f"--crosscheck: Ultralytics cannot load '{artifact}' ({str(e).splitlines()[0]}); "
                                    "cross-check the .pt or ONNX export instead") from None

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..fingerprints import data_hash, fingerprint
 from ..fingerprints import hash_file as _hash
-from ..io import FolderLock, atomic_write_text
+from ..io import FolderLock, atomic_write_text, check_not_input
 from .recipe import Recipe, Stage, load_recipe
 from .stages import STAGES, Context, inputs_load
 
@@ -89,6 +89,7 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
     if out is None and resume:
         raise ConfigError("--resume needs --out RUN_DIR (the folder of the run to continue)")
     run = Path(out) if out else new_run_dir(Path("runs"), r.name)
+    check_not_input(run, {"model": r.model, "data YAML": r.data, "teacher": r.teacher, "recipe": r.path})
     with FolderLock(run):  # first: a folder another run is using is refused as such, whatever it holds
         held = [p for p in run.iterdir() if p.name != ".lock"]
         if held and not (run / "recipe.yaml").exists():
