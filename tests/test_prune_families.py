@@ -109,20 +109,10 @@ def test_exports_to_onnx_with_parity(pruned, tmp_path):
     from yolo_compress.api import ExportConfig, export
 
     name, _, _, pt = pruned
-    res = export(pt, ExportConfig(format="onnx", imgsz=IMGSZ), out=tmp_path / "p.onnx")
+    # onnxslim (~7 s a model on 2 busy cores) only for the seeds' v9t and the end-to-end YOLO26
+    simplify = name in ("yolov9t.yaml", "yolo26n.yaml")
+    res = export(pt, ExportConfig(format="onnx", imgsz=IMGSZ, simplify=simplify), out=tmp_path / "p.onnx")
     assert res.parity.passed, (name, res.parity)
-
-
-def test_keep_architecture_trainer_trains_pruned_yolo26(val_as_train_data, tmp_path):
-    """The end-to-end model through the real trainer: one epoch keeps the pruned widths."""
-    from ultralytics import YOLO
-
-    from yolo_compress.train import FinetuneConfig, finetune
-
-    res = prune(load_model("yolo26n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=2))
-    pt = save_model(res.model, tmp_path / "p.pt")
-    best = finetune(pt, val_as_train_data, FinetuneConfig(epochs=1, imgsz=IMGSZ, batch=16, workers=0), tmp_path / "ft")
-    assert sum(p.numel() for p in YOLO(str(best)).model.parameters()) == res.params_after
 
 
 def test_repconv_prune_then_fuse_is_exact():
