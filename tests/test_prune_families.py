@@ -84,6 +84,31 @@ def test_end2end_heads_pruned_in_step(pruned):
     assert sum(widths(det)) < sum(widths(y.model.model[-1])), name  # the heads were pruned, not only kept whole
 
 
+def test_end2end_heads_keep_the_same_channels():
+    """The one-to-one head is trained apart from the one-to-many one, so their weights rank channels
+    differently; pruned in step, both keep the same channels (tagged here by a BN shift = channel index,
+    which no criterion reads)."""
+    from ultralytics.nn.modules.conv import Conv
+
+    from yolo_compress.prune.yolo_blocks import _head_twins
+
+    y = load_model("yolo26n.yaml", nc=3)
+    det = y.model.model[-1]
+    torch.manual_seed(0)
+    pairs = _head_twins(det)
+    assert len(pairs) >= 12
+    for many, one in pairs:
+        one.conv.weight.data.normal_()  # a different ranking from the one-to-many twin
+        for c in (many, one):
+            c.bn.bias.data = torch.arange(c.bn.num_features, dtype=torch.float32)
+    res = prune(y, PruneConfig(ratio=0.3, imgsz=IMGSZ, round_to=2))
+    det = res.model.model.model[-1]
+    pruned_pairs = _head_twins(det)
+    assert any(a.bn.num_features < b.bn.num_features for (a, _), (b, _) in zip(pruned_pairs, pairs))
+    for many, one in pruned_pairs:
+        assert isinstance(many, Conv) and torch.equal(many.bn.bias, one.bn.bias)
+
+
 def test_trains_one_step(pruned, default_data):
     """One optimiser step on Ultralytics' own detection loss (both heads of an end-to-end model)."""
     from ultralytics.cfg import get_cfg
