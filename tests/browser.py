@@ -5,6 +5,7 @@ compositor paints the screenshot that the checks read.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -25,15 +26,39 @@ window.addEventListener('load', () => {
   const svg = document.querySelector('#plot svg');
   const rect = svg ? svg.getBoundingClientRect() : null;
   const rows = document.querySelectorAll('#stages tbody tr').length;
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; };
+  // every text of the plot as laid out: matplotlib writes each text (tick, axis label, legend entry) as a
+  // group of glyph paths <g id="text_N">; with svg.fonttype 'none' it would be a <text> element
+  const labels = svg ? Array.from(svg.querySelectorAll('g[id^="text_"], text'))
+      .filter(e => !e.parentElement.closest('g[id^="text_"]'))
+      .map(e => ({id: e.id || e.textContent, box: box(e)})) : [];
+  const imgs = Array.from(document.querySelectorAll('#detections img')).map(
+      i => ({complete: i.complete, w: i.naturalWidth, h: i.naturalHeight, box: box(i)}));
+  const perClass = Array.from(document.querySelectorAll('#per-class tbody tr')).map(
+      tr => Array.from(tr.cells).map(c => c.textContent));
+  const tries = Array.from(document.querySelectorAll('#targets li.try')).map(li => li.textContent);
   const out = {svg: !!svg, rows: rows,
                rect: rect ? [rect.left, rect.top, rect.width, rect.height] : null,
-               marks: svg ? svg.querySelectorAll('path, use').length : 0};
+               marks: svg ? svg.querySelectorAll('path, use').length : 0,
+               labels: labels, images: imgs, per_class: perClass, tries: tries};
   const pre = document.createElement('pre');
   pre.id = 'probe';
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 });
 </script>"""
+
+
+def overlapping(labels: list[dict], tol: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of laid-out label boxes ([left, top, width, height]) that overlap by more than ``tol`` px."""
+    out = []
+    for i, a in enumerate(labels):
+        ax, ay, aw, ah = a["box"]
+        for b in labels[i + 1:]:
+            bx, by, bw, bh = b["box"]
+            if min(ax + aw, bx + bw) - max(ax, bx) > tol and min(ay + ah, by + bh) - max(ay, by) > tol:
+                out.append((a["id"], b["id"]))
+    return out
 
 
 def chromium() -> str:
@@ -51,7 +76,7 @@ def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess:
 
 def render(page: Path, tmp: Path) -> tuple[dict, np.ndarray]:
     """Load ``page`` (a copy with a measuring script appended) and return what the layout engine measured
-    ({svg, rows, rect, marks}) and the screenshot as an RGB array."""
+    ({svg, rows, rect, marks, labels, images, per_class, tries}) and the screenshot as an RGB array."""
     import cv2
 
     tmp.mkdir(parents=True, exist_ok=True)
@@ -60,7 +85,7 @@ def render(page: Path, tmp: Path) -> tuple[dict, np.ndarray]:
     dom = _run(["--dump-dom", probe.as_uri()], tmp)
     m = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.DOTALL)
     assert m, f"Chromium did not run the page (exit {dom.returncode}): {dom.stderr[-500:]}"
-    measured = json.loads(m.group(1).replace("&quot;", '"'))
+    measured = json.loads(html.unescape(m.group(1)))
     shot = tmp / "shot.png"
     r = _run([f"--screenshot={shot}", page.as_uri()], tmp)
     assert shot.exists(), f"Chromium wrote no screenshot (exit {r.returncode}): {r.stderr[-500:]}"
