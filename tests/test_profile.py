@@ -53,6 +53,7 @@ def test_choice_is_the_least_pruning_that_meets_the_budget_at_its_slow_end():
     d = choose(given_profile(), Budget(max_latency_ratio=0.5))
     assert (d.level, d.runtime, d.precision) == (0.6, "openvino", "int8")  # the median would have taken L0.80
     assert d.prune == {"ratio": 0.2, "global_pruning": False, "round_to": 8, "max_layer_ratio": 0.9}
+    assert d.quantize == {"backend": "openvino", "mode": "ptq"} and d.as_dict()["export_format"] == "openvino"
     assert any(r.startswith("L0.80 (") and "too slow" in r for r in d.reasons)
     # ONNX Runtime INT8 does not pay on this device: skipped at the chosen level, and the decision says so
     assert "onnxruntime/int8" in d.skipped_precisions and "openvino/int8" not in d.skipped_precisions
@@ -72,6 +73,7 @@ def test_int8_is_skipped_where_it_does_not_pay():
         r["openvino/int8"] = (p50 * 0.97, slow * 0.97, rs * 0.97)
     d = choose(given_profile(rows), Budget(max_latency_ratio=0.5))
     assert (d.level, d.runtime, d.precision) == (0.4, "openvino", "fp32")
+    assert d.quantize is None  # FP32: export OpenVINO, no quantize stage
     assert set(d.skipped_precisions) == {"onnxruntime/int8", "openvino/int8"}
     assert any("INT8 skipped on openvino at L0.40: 0.97x" in r for r in d.reasons)
 

@@ -578,8 +578,20 @@ class Decision:
             return None
         return {"ratio": self.prune_ratio, "global_pruning": False, **self.prune_settings}
 
+    @property
+    def quantize(self) -> dict | None:
+        """``QuantConfig`` keywords for the chosen precision (backend = the chosen runtime), None for FP32."""
+        if self.precision == "fp32":
+            return None
+        return {"backend": self.runtime, "mode": "ptq" if self.precision == "int8" else "fp16"}
+
+    @property
+    def export_format(self) -> str:
+        """The artifact format the chosen runtime runs (for an FP32 choice: export this, no quantize stage)."""
+        return FORMAT[self.runtime]
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "prune": self.prune}
+        return {**asdict(self), "prune": self.prune, "quantize": self.quantize, "export_format": self.export_format}
 
     def summary(self) -> str:
         lines = [f"chose {self.candidate}: {self.gflops:.3f} GFLOPs ({self.gflops_kept:.1%} kept), "
