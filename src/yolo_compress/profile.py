@@ -318,7 +318,7 @@ def build_candidates(model: str | os.PathLike, imgsz: int, workdir: str | os.Pat
                         if abs(res2.flops_kept - level) < abs(res.flops_kept - level):
                             res, ratio = res2, ratio2
                 gflops, params = res.gflops_after, res.params_after
-                same = next((x for x in level_rows if abs(x["gflops_kept"] - res.flops_kept) < 0.02), None)
+                same = next((r for r in level_rows if abs(r["gflops_kept"] - res.flops_kept) < 0.02), None)
                 if same is not None:  # uniform pruning moves in round_to steps: no distinct architecture here
                     log(f"skipped {level_name(level)}: channel ratio {ratio:.3f} keeps {res.flops_kept:.1%} of the "
                         f"GFLOPs, the same step as {same['name']} ({same['gflops_kept']:.1%}); pick other levels "
