@@ -244,7 +244,7 @@ def test_refusal_names_the_block():
     """A family that is not supported (YOLO12's area attention) is refused before any work, by name."""
     from yolo_compress.errors import UnsupportedError
 
-    with pytest.raises(UnsupportedError, match="A2C2f"):
+    with pytest.raises(UnsupportedError, match="A2C2f.*A2C2f: YOLO12 area attention"):
         prune(load_model("yolo12n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=IMGSZ))
 
 

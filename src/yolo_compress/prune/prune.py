@@ -17,7 +17,7 @@ from torch import nn
 from ..config import PruneConfig
 from ..errors import ConfigError, UnsupportedError
 from .importance import CRITERIA
-from .yolo_blocks import (VERIFIED_LAYERS, ELANSplitFree, C2fSplitFree, default_ignored_layers, from_prunable,
+from .yolo_blocks import (VERIFIED_LAYERS, WHY_UNSUPPORTED, ELANSplitFree, C2fSplitFree, default_ignored_layers, from_prunable,
                           to_prunable, unsupported_layers)
 
 
@@ -184,8 +184,9 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     det = torch_module(model)
     bad = unsupported_layers(det)
     if bad:
+        why = "".join(f"; {b}: {WHY_UNSUPPORTED[b]}" for b in bad if b in WHY_UNSUPPORTED)
         raise UnsupportedError(
-            f"this model has layers that cannot be pruned yet: {', '.join(bad)} (supported: YOLOv5u, v8, v9, v10, YOLO11, "
+            f"this model has layers that cannot be pruned yet: {', '.join(bad)}{why} (supported: YOLOv5u, v8, v9, v10, YOLO11, "
             f"YOLO26 layers {', '.join(v for v in VERIFIED_LAYERS if 'SplitFree' not in v)})"
         )
     if not any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in det.modules()):

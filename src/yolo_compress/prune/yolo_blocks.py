@@ -334,6 +334,16 @@ VERIFIED_LAYERS = ("Conv", "C2f", "C3k2", "C3", "SPPF", "Concat", "Upsample", "D
                    "C2fSplitFree", "ELANSplitFree", "ADownSplitFree")
 
 
+# Why known layers are refused (shown with the refusal).
+WHY_UNSUPPORTED = {
+    "A2C2f": "YOLO12 area attention: heads and areas are coupled by reshapes DepGraph cannot follow",
+    "CBLinear": "YOLOv9-E's second backbone branch: one conv split by a fixed list of widths (c2s), each slice "
+                "read by a CBFuse elsewhere; not attempted",
+    "CBFuse": "sums (torch.stack) resized CBLinear slices with a feature map, coupling widths across the "
+              "network; not attempted",
+}
+
+
 def unsupported_layers(model: nn.Module) -> list[str]:
     """Top-level layer types that pruning has not been made to work on (e.g. YOLO12's A2C2f, RT-DETR)."""
     layers = getattr(model, "model", [])
