@@ -188,7 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/finetune", help="run folder (weights/best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--sparsity", type=float, default=0.0,
-                   help="BN-L1 sparsity training strength (e.g. 1e-4) before pruning with --criterion bn")
+                   help="sparsity training strength (e.g. 1e-4) before pruning; see --sparsity-mode")
+    p.add_argument("--sparsity-mode", default="bn",
+                   help="bn: BN-L1 (then prune --criterion bn); group: DepGraph group-norm regularisation "
+                        "(Torch-Pruning GroupNormPruner); growing: growing regularisation (GrowingRegPruner); "
+                        "after group / growing, prune with --criterion l2")
 
     p = sub.add_parser("predict", help="draw an artifact's detections on images, folders or videos")
     _add_common(p)
@@ -391,7 +395,8 @@ def _run(args, console) -> int:
         from .train import FinetuneConfig, finetune
 
         cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0, device=args.device,
-                             workers=args.workers, seed=args.seed, sparsity=args.sparsity)
+                             workers=args.workers, seed=args.seed, sparsity=args.sparsity,
+                             sparsity_mode=args.sparsity_mode)
         best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
         console.print(f"fine-tuned: {best}")
         return 0

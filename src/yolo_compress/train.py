@@ -81,19 +81,46 @@ class SparsityTrainer(KeepArchitectureTrainer):
         added before, the clip (dominated by the loss gradients) scales it down to nothing."""
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
-        for m in self.model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d) and m.weight.grad is not None:
-                m.weight.grad.add_(self.sparsity * torch.sign(m.weight.detach()))
+        self._add_penalty()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad()
         if self.ema:
             self.ema.update(self.model)
 
+    def _add_penalty(self):
+        for m in self.model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d) and m.weight.grad is not None:
+                m.weight.grad.add_(self.sparsity * torch.sign(m.weight.detach()))
 
-def _trainer_for(sparsity: float):
+
+class GroupSparsityTrainer(SparsityTrainer):
+    """Group-norm sparsity training (DepGraph's ``GroupNormPruner.regularize``, or ``GrowingRegPruner`` with
+    ``sparsity_mode = "growing"``): every DepGraph group's channels are pulled towards zero together, the
+    least important hardest, so that ``prune --criterion l2`` later cuts channels training already emptied.
+    The trained model stays a plain Ultralytics model: the graph lives on a prunable copy held by the
+    trainer (see :mod:`.prune.regularize`), never in the model, its EMA or its checkpoints."""
+
+    sparsity_mode: str = "group"
+
+    def _setup_train(self, *args, **kwargs):
+        from ultralytics.utils.torch_utils import unwrap_model
+
+        from .prune.regularize import GroupRegularizer
+
+        super()._setup_train(*args, **kwargs)
+        self._regularizer = GroupRegularizer(unwrap_model(self.model), self.sparsity, self.sparsity_mode,
+                                             imgsz=self.args.imgsz)
+
+    def _add_penalty(self):
+        self._regularizer.apply()
+
+
+def _trainer_for(sparsity: float, sparsity_mode: str = "bn"):
     if sparsity <= 0:
         return KeepArchitectureTrainer
+    if sparsity_mode != "bn":
+        return type("GroupSparsityTrainer", (GroupSparsityTrainer,), {"sparsity": sparsity, "sparsity_mode": sparsity_mode})
     return type("SparsityTrainer", (SparsityTrainer,), {"sparsity": sparsity})
 
 
@@ -120,7 +147,8 @@ class FinetuneConfig(_Config):
     seed: int = 0
     fraction: float = 1.0
     amp: bool = False
-    sparsity: float = 0.0  # BN-L1 strength for sparsity training before pruning (e.g. 1e-4); 0 = off
+    sparsity: float = 0.0  # sparsity-training strength before pruning (e.g. 1e-4); 0 = off
+    sparsity_mode: str = "bn"  # bn: BN-L1 (then --criterion bn); group / growing: DepGraph group norm (then l2)
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
@@ -130,9 +158,12 @@ class FinetuneConfig(_Config):
             raise ConfigError(f"--lr0 {self.lr0} is outside (0, 1)")
         if self.sparsity < 0:
             raise ConfigError(f"--sparsity {self.sparsity} is negative; use 0 (off) or e.g. 1e-4")
+        from .prune.regularize import check_mode
+
+        check_mode(self.sparsity_mode, self.sparsity)
 
     def ultralytics_args(self) -> dict:
-        return {k: v for k, v in self.as_dict().items() if k != "sparsity"}
+        return {k: v for k, v in self.as_dict().items() if k not in ("sparsity", "sparsity_mode")}
 
 
 def intact_checkpoint(p: Path) -> bool:
@@ -255,7 +286,7 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     last = out / "weights" / "last.pt"
     spec = load_data(data, splits=("train", "val"))
     data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
-    trainer = trainer or _trainer_for(cfg.sparsity)
+    trainer = trainer or _trainer_for(cfg.sparsity, sparsity_mode=cfg.sparsity_mode)
     if resume and last.exists() and not intact_checkpoint(last):
         _set_aside_cut_run(out, last)
     if resume and last.exists() and (finished_run(out, cfg.epochs) or _finish_trained(last, cfg.epochs)):
