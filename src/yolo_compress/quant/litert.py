@@ -1,5 +1,6 @@
-"""LiteRT (TFLite) quantization through Google's AI Edge Quantizer, on the FP32 ``.tflite`` that
-Ultralytics' ``litert`` export wrote (the only module that imports ``ai_edge_quantizer``).
+"""LiteRT (TFLite) quantization through Google's LiteRT Quantizer (``litert-quantizer``, which replaces the
+deprecated ``ai-edge-quantizer``: same API, same numbers within 0.2 point, BENCHMARKS.md section 4), on the
+FP32 ``.tflite`` that Ultralytics' ``litert`` export wrote (the only module that imports ``litert_quantizer``).
 
 - ``static_int8``: INT8 weights and activations, calibrated on *our* calibration images (train split, the
   same set as the ONNX Runtime and OpenVINO backends; Ultralytics' own LiteRT INT8 export calibrates on
@@ -34,13 +35,13 @@ HEAD_CONVS = r".*Detect_\d+/.*Sequential.*"  # the cv2 / cv3 convolutions (not t
 
 
 def _quantizer(src: Path):
-    from ai_edge_quantizer import quantizer
+    from litert_quantizer import quantizer
 
     return quantizer.Quantizer(str(src))
 
 
 def _float_io(qt) -> None:
-    from ai_edge_quantizer import qtyping, recipe
+    from litert_quantizer import qtyping, recipe
 
     for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT):
         qt.update_quantization_recipe(regex=".*", operation_name=op, algorithm_key=recipe.AlgorithmName.NO_QUANTIZE)
@@ -69,7 +70,7 @@ def static_int8(src: Path, dst: Path, calib: Sequence[np.ndarray], float_scope: 
     """Static INT8; ops whose scope matches ``float_scope`` compute in float, and convolutions among them that
     match ``int8_weight_scope`` keep INT8 weights (dequantized in front). The defaults are what ships;
     benchmarks/litert_head_probe.py measures the alternatives."""
-    from ai_edge_quantizer import qtyping, recipe
+    from litert_quantizer import qtyping, recipe
 
     qt = _quantizer(src)
     qt.load_quantization_recipe(recipe.static_wi8_ai8())
@@ -85,14 +86,17 @@ def static_int8(src: Path, dst: Path, calib: Sequence[np.ndarray], float_scope: 
         qt.update_quantization_recipe(regex=int8_weight_scope, operation_name=qtyping.TFLOperationName.CONV_2D,
                                       op_config=weights_only, algorithm_key=recipe.AlgorithmName.MIN_MAX_UNIFORM_QUANT)
     name = _input_name(src)
-    result = qt.calibrate({SIGNATURE: [{name: np.ascontiguousarray(x, dtype=np.float32)} for x in calib]})
-    qt.quantize(calibration_result=result).export_model(str(dst), overwrite=True)
+    from ..progress import status
+
+    with status(f"LiteRT INT8 calibration ({len(calib)} images)"):
+        result = qt.calibrate({SIGNATURE: [{name: np.ascontiguousarray(x, dtype=np.float32)} for x in calib]})
+        qt.quantize(calibration_result=result).export_model(str(dst), overwrite=True)
     copy_metadata(src, dst, 8)
     return dst
 
 
 def dynamic_int8(src: Path, dst: Path) -> Path:
-    from ai_edge_quantizer import recipe
+    from litert_quantizer import recipe
 
     qt = _quantizer(src)
     qt.load_quantization_recipe(recipe.dynamic_wi8_afp32())
@@ -102,8 +106,8 @@ def dynamic_int8(src: Path, dst: Path) -> Path:
 
 
 def fp16(src: Path, dst: Path) -> Path:
-    from ai_edge_quantizer import qtyping
-    from ai_edge_quantizer.algorithm_manager import AlgorithmName
+    from litert_quantizer import qtyping
+    from litert_quantizer.algorithm_manager import AlgorithmName
 
     qt = _quantizer(src)
     cfg = qtyping.OpQuantizationConfig(
