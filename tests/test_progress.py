@@ -12,7 +12,7 @@ import sys
 from rich.console import Console
 
 from conftest import TINY_IMGSZ
-from yolo_compress.progress import progress_bar
+from yolo_compress.progress import progress_bar, status
 
 EPOCH_LINE = re.compile(r"^fine-tune: epoch (\d+)/(\d+)  elapsed \d+:\d\d:\d\d  ETA \d+:\d\d:\d\d  "
                         r"val mAP50-95 (\d\.\d{4})$")
@@ -41,6 +41,10 @@ def test_loops_end_with_one_plain_line_and_stay_silent_when_off(monkeypatch):
     with progress_bar("calibration images", 5, console) as wrap:
         assert list(wrap(range(5))) == [0, 1, 2, 3, 4]
     assert re.fullmatch(r"calibration images: 5/5 in 0:00:\d\d\n", buf.getvalue())
+    buf.seek(0), buf.truncate()
+    with status("OpenVINO INT8 calibration (8 images, minmax)", console):
+        pass
+    assert re.fullmatch(r"OpenVINO INT8 calibration \(8 images, minmax\): done in 0:00:00\n", buf.getvalue())
     monkeypatch.setenv("YOLO_COMPRESS_PROGRESS", "0")
     buf.seek(0), buf.truncate()
     with progress_bar("calibration images", 5, console) as wrap:

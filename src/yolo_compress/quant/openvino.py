@@ -80,7 +80,10 @@ def static_int8(model, calib: Sequence[np.ndarray], method: str = "auto", preset
                 float_ops: Sequence[str] = ()):
     import nncf
 
-    return nncf.quantize(model, advanced_parameters=_advanced(method), **_common(calib, preset, float_ops))
+    from ..progress import status
+
+    with status(f"OpenVINO INT8 calibration ({len(calib)} images, {resolve_method(method)})"):
+        return nncf.quantize(model, advanced_parameters=_advanced(method), **_common(calib, preset, float_ops))
 
 
 def accuracy_controlled(model, calib: Sequence[np.ndarray], control: Sequence, metric: Callable, max_drop: float,
@@ -89,10 +92,13 @@ def accuracy_controlled(model, calib: Sequence[np.ndarray], control: Sequence, m
     ``metric(compiled_model, control)`` is within ``max_drop`` (absolute, in the metric's units)."""
     import nncf
 
-    return nncf.quantize_with_accuracy_control(
-        model, validation_dataset=nncf.Dataset(list(control)), validation_fn=metric, max_drop=max_drop,
-        drop_type=nncf.DropType.ABSOLUTE, advanced_quantization_parameters=_advanced(method),
-        **_common(calib, preset, float_ops))
+    from ..progress import status
+
+    with status(f"OpenVINO INT8 calibration with accuracy control ({len(calib)} images, {len(control)} control)"):
+        return nncf.quantize_with_accuracy_control(
+            model, validation_dataset=nncf.Dataset(list(control)), validation_fn=metric, max_drop=max_drop,
+            drop_type=nncf.DropType.ABSOLUTE, advanced_quantization_parameters=_advanced(method),
+            **_common(calib, preset, float_ops))
 
 
 def save(model, xml: Path) -> Path:
