@@ -218,3 +218,23 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
         rep = verify(run / x["artifact"], sources[x["stage"]], imgsz=64)
         assert rep.passed, (x, rep.summary())
     assert not list(run.glob(".*.partial")) and not (run / ".lock").exists()
+
+
+def test_bench_export_cache_is_dropped_when_its_source_changes(tmp_path, tiny_pt):
+    from yolo_compress.pipeline.runner import _bench_cache
+    from yolo_compress.pipeline.recipe import Recipe
+
+    model = tmp_path / "m.pt"
+    shutil.copy(tiny_pt, model)
+    r = Recipe(None, str(model), "data.yaml", 64, ())
+    cached = tmp_path / "run" / "00-input" / "bench" / "model.onnx"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("an export of another model")  # no fingerprint: made by an older run, or another model
+    _bench_cache(r, tmp_path / "run", [])
+    assert not cached.exists()
+    cached.write_text("an export of m.pt")
+    _bench_cache(r, tmp_path / "run", [])  # same source and imgsz: kept
+    assert cached.exists()
+    model.write_bytes(model.read_bytes() + b"\0")  # the source changed
+    _bench_cache(r, tmp_path / "run", [])
+    assert not cached.exists()
