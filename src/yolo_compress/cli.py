@@ -260,7 +260,10 @@ def _run(args, console) -> int:
     if args.command == "export":
         cfg = api.ExportConfig(format=args.format, imgsz=args.imgsz, half=args.half, dynamic=args.dynamic,
                                batch=args.batch, verify=not args.no_verify)
-        res = api.export(args.model, cfg, out=args.out, images=_images(args.data), threads=args.threads)
+        from .progress import status
+
+        with status(f"export {Path(args.model).name} to {args.format}", console):
+            res = api.export(args.model, cfg, out=args.out, images=_images(args.data), threads=args.threads)
         if res.parity:
             console.print(res.parity.summary())
         if res.note:

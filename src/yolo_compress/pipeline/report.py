@@ -22,15 +22,17 @@ from ..io import atomic_write_text
 FMT = {"onnxruntime": "onnx", "openvino": "openvino"}
 
 
-def _fp32_exports(pt: Path, folder: Path, runtimes, imgsz: int, threads) -> list[tuple[str, Path]]:
+def _fp32_exports(pt: Path, folder: Path, runtimes, imgsz: int, threads, console=None) -> list[tuple[str, Path]]:
     from ..export.exporter import default_output, export
+    from ..progress import status
 
     out = []
     for rt in runtimes:
         dest = default_output(folder / "bench" / "model.pt", FMT[rt])
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            export(pt, ExportConfig(format=FMT[rt], imgsz=imgsz), out=dest, threads=threads)
+            with status(f"export {folder.name} to {FMT[rt]} (FP32, parity-checked)", console):
+                export(pt, ExportConfig(format=FMT[rt], imgsz=imgsz), out=dest, threads=threads)
         out.append((rt, dest))
     return out
 
@@ -41,11 +43,11 @@ def bench_run(r, run: Path, records, console=None, threads=None) -> None:
     from ..export.formats import inspect_artifact
 
     rows = []  # (label, kind, runtime, artifact)
-    for rt, art in _fp32_exports(Path(r.model), run / "00-input", r.runtimes, r.imgsz, threads):
+    for rt, art in _fp32_exports(Path(r.model), run / "00-input", r.runtimes, r.imgsz, threads, console):
         rows.append(("00-input", "input", rt, art))
     for rec in records:
         if rec.produces == "pt":
-            for rt, art in _fp32_exports(rec.output, rec.folder, r.runtimes, r.imgsz, threads):
+            for rt, art in _fp32_exports(rec.output, rec.folder, r.runtimes, r.imgsz, threads, console):
                 rows.append((rec.stage.label, rec.stage.kind, rt, art))
         else:
             rows.append((rec.stage.label, rec.stage.kind, DEFAULT_RUNTIME[inspect_artifact(rec.output).format],
@@ -333,7 +335,8 @@ def _plot_svg(rows: list[dict]) -> str:
     if pts:
         front = pareto([(x, y) for x, y, _ in pts])
         fp = sorted((pts[i] for i in front), key=lambda p: p[0])
-        ax.plot([p[0] for p in fp], [p[1] for p in fp], "-", c="#d62728", lw=2, zorder=1, label="Pareto front")
+        ax.plot([p[0] for p in fp], [p[1] for p in fp], "-", c="#d62728", lw=2, zorder=1, marker="o", ms=13,
+                mfc="none", mec="#d62728", mew=2, label="Pareto front (ringed)")
         for n, (x, y, name) in enumerate(pts):
             ax.scatter([x], [y], s=46, marker=MARKERS[n % len(MARKERS)], color=COLOURS[n % len(COLOURS)], edgecolors="white",
                        linewidths=0.6, zorder=2, label=f"{name}: {x:.2f}x, {y:.4f}")
