@@ -86,6 +86,10 @@ def check_pair(student, teacher, data_names: dict[int, str], imgsz: int) -> None
 
     t = load_model(teacher)
     s = load_model(student)
+    sh, th = s.model.model[-1], t.model.model[-1]
+    if not hasattr(th, "stride") or not hasattr(th, "reg_max") or getattr(t, "task", "detect") != "detect":
+        raise ConfigError(f"teacher '{teacher}' is not a detection model (task '{getattr(t, 'task', '?')}', head "
+                          f"{type(th).__name__}); give a trained YOLO detector .pt")
     tn = {int(k): v for k, v in dict(t.names).items()}
     if len(tn) != len(data_names) or list(tn.values()) != list(data_names.values()):
         raise ConfigError(f"teacher '{teacher}' predicts {len(tn)} classes {list(tn.values())} but the dataset has "
