@@ -89,12 +89,17 @@ class TargetsConfig(_Config):
     max_map_drop: float | None = None  # mAP50-95 points below the input model
     max_latency_ratio: float | None = None  # p50 latency vs. the input model on the same runtime
     min_size_reduction: float | None = None  # input size / artifact size
+    # p50 latency in ms on the machine that runs the bench (with ``target_flops: auto``: on the profiled device)
+    max_latency_ms: float | None = None
 
     def __post_init__(self):
-        for k in ("max_map_drop", "max_latency_ratio", "min_size_reduction"):
+        for k in ("max_map_drop", "max_latency_ratio", "min_size_reduction", "max_latency_ms"):
             v = getattr(self, k)
             if v is not None and v < 0:
                 raise ConfigError(f"target {k} {v} is negative; give a value >= 0")
+        if self.max_latency_ms is not None and self.max_latency_ratio is not None:
+            raise ConfigError("give one latency budget, max_latency_ms (ms on this device) or max_latency_ratio "
+                              "(of the input's ONNX Runtime FP32), not both")
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,9 @@ class BenchConfig(_Config):
             raise ConfigError("--batch must be >= 1 and --warmup >= 0")
 
 
+AUTO = "auto"  # recipe value of prune target_flops / quantize backend: decided from the latency budget
+
+
 @dataclass(frozen=True)
 class PruneConfig(_Config):
     """What to prune and how much. Give exactly one of ``ratio`` (share of channels removed per prunable
@@ -176,7 +184,7 @@ class PruneConfig(_Config):
     ``target_params`` (share of parameters kept); targets are reached by search."""
 
     ratio: float | None = None
-    target_flops: float | None = None
+    target_flops: float | str | None = None  # or "auto" in a recipe: the level a latency budget needs (AUTO)
     target_params: float | None = None
     criterion: str = "l2"
     global_pruning: bool = False
@@ -199,7 +207,10 @@ class PruneConfig(_Config):
             )
         if self.ratio is not None and not 0 < self.ratio < 1:
             raise ConfigError(f"--ratio {self.ratio} is outside (0, 1); e.g. 0.3 removes 30% of the channels")
-        if self.target_flops is not None and not 0 < self.target_flops < 1:
+        if isinstance(self.target_flops, str) and self.target_flops != AUTO:
+            raise ConfigError(f"--target-flops {self.target_flops!r} is invalid; give a share of GFLOPs kept such as "
+                              f"0.5, or 'auto' in a recipe with a latency budget")
+        if isinstance(self.target_flops, float | int) and not 0 < self.target_flops < 1:
             raise ConfigError(f"--target-flops {self.target_flops} is outside (0, 1); e.g. 0.5 keeps half the GFLOPs")
         if self.target_params is not None and not 0 < self.target_params < 1:
             raise ConfigError(f"--target-params {self.target_params} is outside (0, 1); e.g. 0.7 keeps 70% of them")
@@ -245,7 +256,7 @@ class QuantConfig(_Config):
     verify: bool = True
 
     def __post_init__(self):
-        if self.backend not in QUANT_BACKENDS:
+        if self.backend not in QUANT_BACKENDS and self.backend != AUTO:
             raise ConfigError(f"--backend '{self.backend}' is unknown; choose one of: {', '.join(QUANT_BACKENDS)}")
         if self.mode not in QUANT_MODES:
             raise ConfigError(f"--mode '{self.mode}' is unknown; choose one of: {', '.join(QUANT_MODES)}")

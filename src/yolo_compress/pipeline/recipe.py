@@ -14,6 +14,12 @@ stages:
   - distill: {epochs: 8, losses: {cls_kl: 1, ld: 1, cwd: 1}}
   - quantize: {backend: openvino}
 ```
+
+A latency budget instead of a hand-found level: ``targets: {max_latency_ms: X}`` (on the device) or
+``{max_latency_ratio: R}`` (of the input's ONNX Runtime FP32 there) with ``prune: {target_flops: auto}`` and/or
+``quantize: {backend: auto}``; ``device_profile: device.json`` (from ``yolo-compress profile``, e.g. made on
+the target board) or, when absent, the run profiles this machine first into ``RUN/device.json``. The
+decision (``profile.choose``) is made before any stage; an unattainable budget is refused then.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ..config import BenchConfig, TargetsConfig, check_types
 from ..errors import ConfigError, YoloCompressError
 from .stages import RECIPE_CHECKS, STAGES, Context, list_stages
 
-TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name")
+TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name", "device_profile")
 TARGET_KEYS = tuple(f.name for f in fields(TargetsConfig))
 RUNTIMES = ("onnxruntime", "openvino")
 
@@ -65,9 +71,11 @@ class Recipe:
     targets: dict = field(default_factory=dict)
     bench: dict = field(default_factory=dict)
     name: str = "recipe"
+    device_profile: str | None = None  # a device profile JSON for the 'auto' stages (None: profile here)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "model": self.model, "data": self.data, "imgsz": self.imgsz,
+                **({"device_profile": self.device_profile} if self.device_profile else {}),
                 "teacher": self.teacher, "runtimes": list(self.runtimes), "targets": dict(self.targets),
                 "bench": dict(self.bench), "stages": [{s.kind: dict(s.options)} for s in self.stages]}
 
@@ -161,7 +169,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
             fail(f"unknown key '{k}'{_near(k, TOP_KEYS)}; valid keys: {', '.join(TOP_KEYS)}", k)
     if "name" in raw and (msg := _check_name(raw["name"])):
         fail(msg, "name")
-    for k in ("model", "data", "teacher"):
+    for k in ("model", "data", "teacher", "device_profile"):
         if raw.get(k) is not None and not isinstance(raw[k], str):
             fail(f"'{k}' is {raw[k]!r}; expected a path (a string)", k)
     base = base_dir or p.parent
@@ -185,6 +193,11 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     teacher = raw.get("teacher")
     if teacher is not None and teacher != "input":
         teacher = path_of("teacher", Path())
+    device_profile = path_of("device_profile", Path()) if raw.get("device_profile") is not None else None
+    if device_profile is not None and not Path(device_profile).is_file():
+        fail(f"device_profile '{device_profile}' not found; make it with 'yolo-compress profile MODEL --imgsz "
+             f"{imgsz} --out device.json' (on the target device), or drop the key to profile this machine",
+             "device_profile")
     runtimes = raw.get("runtimes", ["onnxruntime"])
     if isinstance(runtimes, str):
         runtimes = [runtimes]
@@ -260,7 +273,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     if teacher not in (None, "input") and not Path(teacher).exists():
         fail(f"teacher '{teacher}' not found; give a trained .pt, or 'input' for self-distillation", "teacher")
     recipe = Recipe(p, model, data, int(imgsz), tuple(stages), teacher, tuple(runtimes), dict(targets), dict(bench),
-                    str(raw.get("name") or p.stem))
+                    str(raw.get("name") or p.stem), device_profile)
     if check:  # the recipe checks (the first: model, data and teacher load), then every stage's check
         for fn in RECIPE_CHECKS:
             try:

@@ -392,6 +392,8 @@ def write_report(run: str | Path) -> tuple[Path, Path]:
     svg = _plot_svg(rows)
     atomic_write_text(run / "plot.svg", svg)
     md += ["## Accuracy vs. latency", "", "![accuracy vs latency](plot.svg)", ""]
+    from .device_report import device_section  # the latency-budget decision, when the recipe had one
+    md += (dev := device_section(run))[0]
     if pc_body:
         md += ["## AP50-95 per class", "", "| " + " | ".join(pc_head) + " |", "|" + "---|" * len(pc_head)]
         md += ["| " + " | ".join(r) + " |" for r in pc_body] + [""]
@@ -417,6 +419,6 @@ li.try{{color:#555}}</style></head><body>
 {_html_table(COLS, [_cells(r) for r in rows], 'stages')}
 <p>{html.escape(foot)}</p>{f'<h2>Targets</h2><ul id="targets">{tlist}</ul>' if tlist else ''}
 <h2>Accuracy vs. latency</h2><div id="plot">{svg}</div>
-{pc_html}{det_html}</body></html>"""
+{dev[1]}{pc_html}{det_html}</body></html>"""
     html_path = atomic_write_text(run / "report.html", page)
     return md_path, html_path

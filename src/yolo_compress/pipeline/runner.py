@@ -10,6 +10,8 @@ Run folder::
     RUN/01-prune/bench/           FP32 exports of a .pt stage for each benchmarked runtime (a cache, fingerprinted)
     RUN/.02-distill.partial/      a stage in progress (training resumes from here after an interruption)
     RUN/.stale/                   stage folders set aside because their inputs or config changed
+    RUN/device.json               the device profile this run made (latency budget without device_profile:)
+    RUN/decision.json, device.png the latency-budget decision and its plot (recipes with 'auto' stages)
     RUN/bench.json, report.md, report.html
 
 A stage runs in ``.NN-name.partial`` and is renamed to ``NN-name`` when complete (atomic on one file
@@ -19,7 +21,9 @@ Resume (``--resume``) compares stage by stage: a stage's fingerprint is the sha2
 config, the bytes of its input model and of the other files it reads (data YAML and the dataset's files,
 teacher). A finished stage whose fingerprint is unchanged is kept; one whose fingerprint changed (a fixed
 recipe, a replaced model / data / teacher file) is set aside under ``.stale/`` and redone, and so is every
-later stage whose input changed with it. The recipe itself may change between runs.
+later stage whose input changed with it. The recipe itself may change between runs. A stage whose options
+say ``auto`` is fingerprinted with its resolved config *and* the device profile's bytes: a new profile (or
+budget) that moves the decision redoes it.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from ..fingerprints import data_hash, fingerprint
 from ..fingerprints import hash_file as _hash
 from ..io import FolderLock, atomic_write_text, check_not_input
 from .recipe import Recipe, Stage, load_recipe
-from .stages import STAGES, Context, inputs_load
+from .stages import STAGES, Context, budget_decision, budget_stages, check_decision, inputs_load
 
 
 @dataclass
@@ -62,9 +66,11 @@ def _check_inputs(r: Recipe) -> None:
     inputs_load(r, r.context())
 
 
-def stage_fingerprint(stage: Stage, input_model: Path, ctx: Context) -> tuple[str, dict]:
-    """(fingerprint, its parts): kind, typed config, input model bytes, the other files the stage reads."""
-    parts = {"kind": stage.kind, "config": stage.config.as_dict(), "input": _hash(input_model)}
+def stage_fingerprint(stage: Stage, input_model: Path, ctx: Context, config=None) -> tuple[str, dict]:
+    """(fingerprint, its parts): kind, typed config (``config``: as resolved from the latency budget), input
+    model bytes, the other files the stage reads (for an 'auto' stage: the device profile)."""
+    cfg = stage.config if config is None else config
+    parts = {"kind": stage.kind, "config": cfg.as_dict(), "input": _hash(input_model)}
     for name, path in sorted(STAGES[stage.kind].inputs(stage.config, ctx).items()):
         if path:
             parts[name] = data_hash(path) if name == "data" else _hash(path)
@@ -109,10 +115,17 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
         for old in sorted(run.glob("[0-9][0-9]-*")):  # stages the recipe no longer has (renumbered, removed)
             if old.is_dir() and old.name not in labels and old.name != "00-input":
                 _set_aside(run, old, console, "not in the recipe any more")
+        plan = _plan(r, run, ctx, threads)  # the latency-budget decision: before the first stage
         records: list[StageRecord] = []
         current = Path(r.model)
-        for stage in r.stages:
-            rec = _run_stage(stage, current, run, ctx)
+        for stage, cfg in plan:
+            if cfg is None:
+                if (run / stage.label).exists():
+                    _set_aside(run, run / stage.label, console, "skipped by the latency-budget decision")
+                _say(console, f"[{stage.label}] skipped: the latency-budget decision does not need it "
+                              f"({ctx.decision.candidate}, see decision.json)")
+                continue
+            rec = _run_stage(stage, current, run, ctx, cfg)
             records.append(rec)
             if rec.produces == "pt":
                 current = rec.output
@@ -122,6 +135,41 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
         bench_run(r, run, records, console=console, threads=threads)
         write_report(run)
     return run
+
+
+def _plan(r: Recipe, run: Path, ctx: Context, threads: int | None) -> list[tuple[Stage, object]]:
+    """[(stage, config to run or None to skip)]. With 'auto' stages: the device profile (``device_profile:``,
+    else this machine profiled once into RUN/device.json and reused on resume), the decision, every resolved
+    stage's check; RUN/decision.json and RUN/device.png for the report. Raises before any stage runs."""
+    stale = [run / "decision.json", run / "device.png"]
+    if not budget_stages(r):
+        for f in stale:  # a decision of an earlier version of the recipe does not describe this run
+            f.unlink(missing_ok=True)
+        return [(s, s.config) for s in r.stages]
+    console = ctx.console
+    prof = Path(r.device_profile) if r.device_profile else run / "device.json"
+    if not prof.exists():
+        from ..profile import profile_device
+
+        cand = run / ".device-candidates"
+        bt = threads or r.bench.get("threads")
+        _say(console, f"profiling this machine for the latency budget: {Path(r.model).name} at imgsz {r.imgsz}, "
+                      f"{', '.join(r.runtimes)} x FP32/INT8{f', {bt} thread(s)' if bt else ''} -> {prof.name}")
+        try:
+            profile_device(r.model, r.imgsz, prof, workdir=cand, runtimes=r.runtimes, threads=bt,
+                           log=lambda m: _say(console, f"  {m}"), command="yolo-compress run (latency budget)")
+        finally:
+            shutil.rmtree(cand, ignore_errors=True)
+    decision = budget_decision(r, prof)
+    plan = check_decision(r, ctx, decision, prof)
+    from ..profile import Budget, plot_profile
+
+    atomic_write_text(run / "decision.json", json.dumps({**decision.as_dict(), "profile": str(prof),
+                                                         "summary": decision.summary()}, indent=2,
+                                                        default=_json_default))
+    plot_profile(prof, run / "device.png", Budget.from_targets(r.targets), decision)
+    _say(console, decision.summary())
+    return plan
 
 
 def _bench_cache(r: Recipe, run: Path, records: list[StageRecord]) -> None:
@@ -141,10 +189,11 @@ def _say(console, msg: str) -> None:
         console.print(msg, highlight=False)
 
 
-def _run_stage(stage: Stage, current: Path, run: Path, ctx: Context) -> StageRecord:
+def _run_stage(stage: Stage, current: Path, run: Path, ctx: Context, cfg=None) -> StageRecord:
     console = ctx.console
     spec = STAGES[stage.kind]
-    fp, parts = stage_fingerprint(stage, current, ctx)
+    cfg = stage.config if cfg is None else cfg
+    fp, parts = stage_fingerprint(stage, current, ctx, cfg)
     done = run / stage.label
     if (done / "stage.json").exists():
         info = json.loads((done / "stage.json").read_text())
@@ -165,7 +214,7 @@ def _run_stage(stage: Stage, current: Path, run: Path, ctx: Context) -> StageRec
     t0 = time.time()
     ctx.work = work
     try:
-        output, info = spec.run(current, stage.config, ctx)
+        output, info = spec.run(current, cfg, ctx)
     finally:
         ctx.work = None
     info["wall_s"] = round(time.time() - t0, 1)
@@ -180,6 +229,7 @@ def _run_stage(stage: Stage, current: Path, run: Path, ctx: Context) -> StageRec
 def _what_changed(old: dict, new: dict) -> str:
     if not old:
         return "ran before fingerprints were kept"
-    names = {"input": "input model", "config": "config", "data": "data", "teacher": "teacher", "kind": "stage"}
+    names = {"input": "input model", "config": "config", "data": "data", "teacher": "teacher", "kind": "stage",
+             "device_profile": "device profile"}
     diff = [names.get(k, k) for k in new if old.get(k) != new.get(k)]
     return f"{', '.join(diff) or 'fingerprint'} changed since it ran"

@@ -7,7 +7,10 @@
 - ``inputs(cfg, ctx)``: the files besides the input model whose bytes the result depends on (data YAML,
   teacher): hashed into the stage's fingerprint, so a resumed run redoes a stage whose inputs changed;
 - ``run(input, cfg, ctx)``: the work, in ``ctx.work`` (a scratch folder renamed into place when done);
-  returns ``(output path, info dict)``.
+  returns ``(output path, info dict)``;
+- ``uses_budget(cfg)`` / ``resolve(cfg, ctx)``: a stage whose options say ``auto`` (``prune: {target_flops:
+  auto}``, ``quantize: {backend: auto}``) is settled by the run's latency-budget decision (``ctx.decision``,
+  from the device profile) before any work: ``resolve`` returns the concrete config, or None to skip the stage.
 
 Add a stage with ``@register_stage`` on a ``StageDef`` subclass; ``list_stages()`` names them in order.
 A check that is not about one stage (e.g. a latency target against the runtimes) goes in
@@ -22,8 +25,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from ..config import DistillConfig, ExportConfig, PruneConfig, QuantConfig, check_types
-from ..errors import ConfigError
+from ..config import AUTO, DistillConfig, ExportConfig, PruneConfig, QuantConfig, check_types
+from ..errors import ConfigError, InputError
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Context:
     threads: int | None = None
     console: Any = None
     work: Path | None = None
+    device_profile: str | None = None  # the profile the latency-budget decision read (hashed by 'auto' stages)
+    decision: Any = None  # profile.Decision, set by the runner before any stage when a stage says 'auto'
     _layers: set | None = field(default=None, repr=False)
 
     @property
@@ -83,6 +88,14 @@ class StageDef:
 
     def inputs(self, cfg, ctx: Context) -> dict[str, str]:
         return {}
+
+    def uses_budget(self, cfg) -> str | None:
+        """The option key that says ``auto`` (decided from the latency budget), or None."""
+        return None
+
+    def resolve(self, cfg, ctx: Context):
+        """The config to run once ``ctx.decision`` is known; None skips the stage. Default: ``cfg`` as is."""
+        return cfg
 
     def run(self, input: Path, cfg, ctx: Context) -> tuple[Path, dict]:
         raise NotImplementedError
@@ -158,13 +171,40 @@ class Prune(StageDef):
         return PruneConfig(**o, imgsz=ctx.imgsz, data=ctx.data if needs else None)
 
     def check(self, cfg, ctx):
+        if cfg.target_flops == AUTO:  # the level is the profiled architecture: uniform, nothing kept whole
+            if cfg.ignore:
+                raise keyed(ConfigError("target_flops: auto prunes to an architecture timed in the device profile "
+                                        "(uniform, no layer kept whole); drop 'ignore' or give target_flops: 0.x"),
+                            "ignore")
+            if cfg.global_pruning:
+                raise keyed(ConfigError("target_flops: auto prunes to an architecture timed in the device profile "
+                                        "(uniform channel ratio); drop 'global_pruning' or give target_flops: 0.x"),
+                            "global_pruning")
         _check_layers(cfg.ignore, ctx, "ignore")
 
     def inputs(self, cfg, ctx):
-        return {"data": cfg.data} if cfg.data else {}
+        out = {"data": cfg.data} if cfg.data else {}
+        if cfg.target_flops == AUTO and ctx.device_profile:
+            out["device_profile"] = ctx.device_profile
+        return out
+
+    def uses_budget(self, cfg):
+        return "target_flops" if cfg.target_flops == AUTO else None
+
+    def resolve(self, cfg, ctx):
+        from dataclasses import replace
+
+        if cfg.target_flops != AUTO:
+            return cfg
+        if ctx.decision.prune is None:  # the input itself meets the budget: no pruning
+            return None
+        return replace(cfg, target_flops=None, **ctx.decision.prune)
 
     def run(self, input, cfg, ctx):
         from ..prune import prune_checkpoint
+
+        if cfg.target_flops == AUTO:
+            raise ConfigError("target_flops: auto is decided by a recipe's latency budget; give a number here")
 
         dest = ctx.work / "model.pt"
         if dest.exists():
@@ -326,14 +366,36 @@ class Quantize(StageDef):
     def check(self, cfg, ctx):
         from ..quant.backends import check_backend
 
-        try:
-            check_backend(cfg)
-        except Exception as e:
-            raise keyed(e, "backend")
+        if cfg.backend == AUTO:  # the runtime and precision come from the profile; checked once resolved
+            if cfg.mode not in ("ptq", "qat"):
+                raise keyed(ConfigError(f"backend: auto picks INT8 (your mode: ptq or qat) or FP16 from the device "
+                                        f"profile; mode: {cfg.mode} cannot go with it: drop 'mode' or name a backend"),
+                            "mode")
+        else:
+            try:
+                check_backend(cfg)
+            except Exception as e:
+                raise keyed(e, "backend")
         _check_layers(cfg.ignore, ctx, "ignore")
 
     def inputs(self, cfg, ctx):
-        return {"data": ctx.data} if cfg.mode in ("ptq", "qat") else {}
+        out = {"data": ctx.data} if cfg.mode in ("ptq", "qat") else {}
+        if cfg.backend == AUTO and ctx.device_profile:
+            out["device_profile"] = ctx.device_profile
+        return out
+
+    def uses_budget(self, cfg):
+        return "backend" if cfg.backend == AUTO else None
+
+    def resolve(self, cfg, ctx):
+        from dataclasses import replace
+
+        if cfg.backend != AUTO:
+            return cfg
+        q = ctx.decision.quantize
+        if q is None:  # FP32 is fastest (or INT8 does not pay) on this device: no quantize stage
+            return None
+        return replace(cfg, backend=q["backend"], mode=cfg.mode if q["mode"] == "ptq" else q["mode"])
 
     def run(self, input, cfg, ctx):
         from ..quant.quantize import SUFFIX, quantize
@@ -388,3 +450,78 @@ def inputs_load(recipe, ctx: Context) -> None:
         load_data(recipe.data, splits=("train", "val") if needs_train else ("val",))
     except Exception as e:
         raise keyed(e, "data")
+
+
+def budget_stages(recipe) -> list[tuple[Any, str]]:
+    """(stage, option key) of every stage whose option says ``auto`` (decided by the latency budget)."""
+    return [(st, key) for st in recipe.stages if (key := st.spec.uses_budget(st.config))]
+
+
+def _candidate_filter(recipe) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """(runtimes, precisions) a decision may pick: the recipe's runtimes; with a ``backend: auto`` quantize any
+    precision, else the precision and backends the recipe's own quantize stages produce (FP32 without one)."""
+    quants = [st.config for st in recipe.stages if st.kind == "quantize"]
+    if not quants or any(q.backend == AUTO for q in quants):
+        return tuple(recipe.runtimes), (None if quants else ("fp32",))
+    runtimes = tuple(dict.fromkeys(q.backend for q in quants if q.backend in recipe.runtimes)) or tuple(recipe.runtimes)
+    return runtimes, tuple(dict.fromkeys("fp16" if q.mode == "fp16" else "int8" for q in quants))
+
+
+def budget_decision(recipe, profile):
+    """The latency-budget decision for ``recipe`` from ``profile`` (a device profile JSON): raises a one-line
+    :class:`~yolo_compress.profile.BudgetError` (keyed to the budget) when no profiled candidate meets it, and
+    InputError (keyed to ``device_profile``) for a profile of another image size or model."""
+    from ..models import load_model, model_info
+    from ..profile import Budget, BudgetError, check_budget
+
+    t = recipe.targets
+    key = "max_latency_ms" if t.get("max_latency_ms") is not None else "max_latency_ratio"
+    try:
+        budget = Budget.from_targets(t)
+    except ConfigError as e:
+        raise keyed(e, "targets", key)
+    gflops = model_info(load_model(recipe.model), recipe.imgsz).gflops
+    runtimes, precisions = _candidate_filter(recipe)
+    try:
+        return check_budget(profile, budget, imgsz=recipe.imgsz, input_gflops=gflops, runtimes=runtimes,
+                            precisions=precisions)
+    except BudgetError as e:
+        raise keyed(e, "targets", key)
+    except (InputError, ConfigError) as e:
+        raise keyed(e, "device_profile")
+
+
+@register_recipe_check
+def latency_budget(recipe, ctx: Context) -> None:
+    """``auto`` stages need one latency budget; with ``device_profile:`` the decision is made now, so an
+    unattainable budget is refused by ``run --check`` and before the first stage."""
+    autos = budget_stages(recipe)
+    if recipe.device_profile and not autos:
+        raise keyed(ConfigError("device_profile is read only by 'prune: {target_flops: auto}' or 'quantize: "
+                                "{backend: auto}'; use one of them or drop device_profile"), "device_profile")
+    if not autos:
+        return
+    t = recipe.targets
+    if t.get("max_latency_ms") is None and t.get("max_latency_ratio") is None:
+        st, key = autos[0]
+        raise keyed(ConfigError(f"{key}: auto needs a latency budget: add targets: {{max_latency_ms: X}} (on the "
+                                f"device) or {{max_latency_ratio: R}} (of the input's ONNX Runtime FP32)"),
+                    "stages", st.index - 1, st.kind, key)
+    if recipe.device_profile:  # else the runner profiles this machine before the first stage, then decides
+        check_decision(recipe, ctx, budget_decision(recipe, recipe.device_profile), recipe.device_profile)
+
+
+def check_decision(recipe, ctx: Context, decision, profile) -> list:
+    """Resolve every stage with ``decision`` and run the resolved ones' checks (e.g. the chosen backend is
+    installed here). Returns ``[(stage, config or None)]`` in recipe order."""
+    ctx.decision, ctx.device_profile = decision, str(profile)
+    out = []
+    for st in recipe.stages:
+        cfg = st.spec.resolve(st.config, ctx)
+        if cfg is not None and cfg is not st.config:
+            try:
+                st.spec.check(cfg, ctx)
+            except Exception as e:
+                raise keyed(e, "stages", st.index - 1, st.kind, st.spec.uses_budget(st.config))
+        out.append((st, cfg))
+    return out

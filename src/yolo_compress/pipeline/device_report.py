@@ -1,0 +1,61 @@
+"""The report's latency-budget section (recipes whose stages say ``auto``): the decision the runner made from
+the device profile (``RUN/decision.json``: chosen level, runtime and precision, why, which reduced precisions
+did not pay on that device), the plot of latency vs GFLOPs per runtime/precision with the budget line
+(``RUN/device.png``), and the ``max_latency_ms`` target checked on this run's own bench numbers."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+
+def _ms_checks(run: Path, recipe: dict) -> list[str]:
+    """PASS/FAIL of ``max_latency_ms`` for each deliverable, from bench.json (measured on the bench machine)."""
+    limit = (recipe.get("targets") or {}).get("max_latency_ms")
+    if limit is None or not (run / "bench.json").exists() or not (run / "rows.json").exists():
+        return []
+    from .report import _table, final_indices
+
+    rows, _ = _table(run)
+    out = []
+    for row in (rows[i] for i in final_indices([x["stage"] for x in rows])):
+        if row["p50"] is not None:
+            ok = row["p50"] <= limit
+            out.append(f"- {'PASS' if ok else 'FAIL'} [{row['runtime']}] latency {row['p50']:.2f} ms p50 <= {limit:g} ms"
+                       " (this run's bench machine)")
+    return out
+
+
+def device_section(run: str | Path) -> tuple[list[str], str]:
+    """(markdown lines, HTML) of the latency-budget section; both empty when the run made no decision."""
+    run = Path(run)
+    f = run / "decision.json"
+    recipe = json.loads((run / "recipe.yaml").read_text()) if (run / "recipe.yaml").exists() else {}
+    checks = _ms_checks(run, recipe)
+    if not f.exists():
+        if not checks:
+            return [], ""
+        return ["## Latency budget", ""] + checks + [""], \
+            "<h2>Latency budget</h2><ul>" + "".join(f"<li>{html.escape(c[2:])}</li>" for c in checks) + "</ul>"
+    d = json.loads(f.read_text())
+    lines = d["summary"].splitlines()
+    prune = (f"prune: uniform channel ratio {d['prune']['ratio']:.4f} (round_to {d['prune'].get('round_to')}), "
+             f"the architecture the profile timed" if d.get("prune") else "prune: none (the input meets the budget)")
+    quant = (f"quantize: {d['quantize']['backend']} {d['quantize']['mode']}" if d.get("quantize") else
+             f"quantize: none, the deliverable is FP32 for {d['runtime']}")
+    skipped = (f"reduced precision skipped on this device (did not pay): {', '.join(d['skipped_precisions'])}"
+               if d.get("skipped_precisions") else "")
+    head = [f"Device profile: `{d.get('profile')}` ({d['device']}).", prune, quant] + ([skipped] if skipped else [])
+    md = ["## Latency budget (device profile)", ""] + [f"- {x}" for x in head] + ["", "```", *lines, "```", ""]
+    md += checks + ([""] if checks else [])
+    png = run / "device.png"
+    if png.exists():
+        md += ["![latency vs GFLOPs per runtime/precision, budget line](device.png)", ""]
+    img = (f'<img id="device-plot" alt="latency vs GFLOPs" src="data:image/png;base64,'
+           f'{base64.b64encode(png.read_bytes()).decode()}">' if png.exists() else "")
+    page = ("<h2>Latency budget (device profile)</h2><ul id=\"decision\">"
+            + "".join(f"<li>{html.escape(x)}</li>" for x in head + [c[2:] for c in checks]) + "</ul>"
+            + f"<pre>{html.escape(d['summary'])}</pre>{img}")
+    return md, page
