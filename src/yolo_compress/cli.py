@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--layers", action="store_true", help="list layer names (for prune --ignore) and widths")
 
-    p = sub.add_parser("demo", help="the main job on the built-in model and images: prune, self-distill, INT8, report")
+    p = sub.add_parser("demo", help="the main job on the built-in model and images: INT8 for ONNX Runtime and "
+                                    "OpenVINO, bench, report with targets; then names the full edge-cpu command")
     _add_common(p)
     p.add_argument("--out", default="runs", help="parent folder of the run folder")
     p.add_argument("--threads", type=int, default=2)
@@ -427,6 +428,9 @@ def _run(args, console) -> int:
         console.print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
         console.print((run_dir / "report.md").read_text(), highlight=False, markup=False)
         console.print(f"report: {run_dir / 'report.html'}  (run folder {run_dir})")
+        from .demo import next_step
+
+        console.print(next_step(), highlight=False, markup=False)
         return 0
     build_parser().print_help()
     return 2
