@@ -11,20 +11,29 @@ import json
 from pathlib import Path
 
 
-def _ms_checks(run: Path, recipe: dict) -> list[str]:
-    """PASS/FAIL of ``max_latency_ms`` for each deliverable, from bench.json (measured on the bench machine)."""
-    limit = (recipe.get("targets") or {}).get("max_latency_ms")
-    if limit is None or not (run / "bench.json").exists() or not (run / "rows.json").exists():
+def _ms_checks(run: Path, recipe: dict, decided: bool) -> list[str]:
+    """PASS/FAIL of ``max_latency_ms`` for each deliverable, and for a budget run's ``max_latency_ratio`` the
+    ratio to the budget's reference (the input's ONNX Runtime FP32; the Targets section compares each runtime
+    with the input on the same runtime), from this run's bench.json (measured on the bench machine)."""
+    t = recipe.get("targets") or {}
+    limit, ratio = t.get("max_latency_ms"), t.get("max_latency_ratio") if decided else None
+    if (limit is None and ratio is None) or not (run / "bench.json").exists() or not (run / "rows.json").exists():
         return []
     from .report import _table, final_indices
 
     rows, _ = _table(run)
+    ref = next((x["p50"] for x in rows if x["kind"] == "input" and x["runtime"] == "onnxruntime"), None)
     out = []
     for row in (rows[i] for i in final_indices([x["stage"] for x in rows])):
-        if row["p50"] is not None:
-            ok = row["p50"] <= limit
-            out.append(f"- {'PASS' if ok else 'FAIL'} [{row['runtime']}] latency {row['p50']:.2f} ms p50 <= {limit:g} ms"
-                       " (this run's bench machine)")
+        if row["p50"] is None:
+            continue
+        if limit is not None:
+            out.append(f"- {'PASS' if row['p50'] <= limit else 'FAIL'} [{row['runtime']}] latency {row['p50']:.2f} ms "
+                       f"p50 <= {limit:g} ms (this run's bench machine)")
+        if ratio is not None and ref:
+            x = row["p50"] / ref
+            out.append(f"- {'PASS' if x <= ratio else 'FAIL'} [{row['runtime']}] latency {x:.3f}x of the input's ONNX "
+                       f"Runtime FP32 <= {ratio:g}x (the budget's reference; this run's bench machine)")
     return out
 
 
@@ -33,7 +42,7 @@ def device_section(run: str | Path) -> tuple[list[str], str]:
     run = Path(run)
     f = run / "decision.json"
     recipe = json.loads((run / "recipe.yaml").read_text()) if (run / "recipe.yaml").exists() else {}
-    checks = _ms_checks(run, recipe)
+    checks = _ms_checks(run, recipe, f.exists())
     if not f.exists():
         if not checks:
             return [], ""

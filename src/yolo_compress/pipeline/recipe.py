@@ -294,6 +294,15 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     return recipe
 
 
+def locate(recipe: Recipe, *key) -> str:
+    """``file:line`` of ``key`` (e.g. ``'targets', 'max_latency_ms'``) in the recipe file, for errors raised
+    after loading (the runner's latency-budget decision on a profile it made)."""
+    if recipe.path is None or not recipe.path.exists():
+        return "recipe"
+    line = _Lines(recipe.path.read_text()).at(*key)
+    return f"{recipe.path}{f':{line}' if line else ''}"
+
+
 def check_recipe(source: str | Path, overrides: dict | None = None) -> Recipe:
     """``yolo-compress run --check``: parse, every stage's check, the recipe checks; no work."""
     return load_recipe(source, overrides=overrides, check=True)

@@ -246,6 +246,7 @@ def _advice(kind: str, row: dict, rows: list[dict], final: list[dict], run: Path
         if prune:
             lab, o = prune[-1]
             how = (f"ratio: {o['ratio']} -> {round(o['ratio'] / 2, 3)}" if o.get("ratio") else
+                   "a looser latency budget (target_flops: auto chose the level)" if o.get("target_flops") == "auto" else
                    f"target_flops: {o['target_flops']} -> {round(min(0.95, (1 + o['target_flops']) / 2), 3)}"
                    if o.get("target_flops") else "a smaller ratio")
             plateau = " after a recovery that had levelled off" if train else " with no recovery stage"

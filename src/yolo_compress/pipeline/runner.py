@@ -35,11 +35,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, YoloCompressError
 from ..fingerprints import data_hash, fingerprint
 from ..fingerprints import hash_file as _hash
 from ..io import FolderLock, atomic_write_text, check_not_input
-from .recipe import Recipe, Stage, load_recipe
+from .recipe import Recipe, Stage, load_recipe, locate
 from .stages import STAGES, Context, budget_decision, budget_stages, check_decision, inputs_load
 
 
@@ -160,8 +160,15 @@ def _plan(r: Recipe, run: Path, ctx: Context, threads: int | None) -> list[tuple
                            log=lambda m: _say(console, f"  {m}"), command="yolo-compress run (latency budget)")
         finally:
             shutil.rmtree(cand, ignore_errors=True)
-    decision = budget_decision(r, prof)
-    plan = check_decision(r, ctx, decision, prof)
+    try:
+        decision = budget_decision(r, prof)
+        plan = check_decision(r, ctx, decision, prof)
+    except YoloCompressError as e:  # e.g. unattainable here: one line at the budget's file:line, no stage run
+        key = getattr(e, "key", ())
+        if key and key[0] != "device_profile":
+            e.args = (f"{locate(r, *key)}: {e}" + ("" if r.device_profile else
+                      f" (this machine's profile is kept in {prof}: fix the recipe and --resume)"),)
+        raise e from None
     from ..profile import Budget, plot_profile
 
     atomic_write_text(run / "decision.json", json.dumps({**decision.as_dict(), "profile": str(prof),
