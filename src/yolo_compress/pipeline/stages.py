@@ -439,17 +439,22 @@ def inputs_load(recipe, ctx: Context) -> None:
         load_model(recipe.model)
     except Exception as e:
         raise keyed(e, "model")
-    if recipe.teacher not in (None, "input") and any(s.kind == "distill" for s in recipe.stages):
-        try:
-            load_model(recipe.teacher)
-        except Exception as e:
-            raise keyed(e, "teacher")
     needs_train = any(s.kind in ("finetune", "distill") or (s.kind == "quantize" and s.config.mode in ("ptq", "qat"))
                       or (s.kind == "prune" and s.config.data) for s in recipe.stages)
     try:
-        load_data(recipe.data, splits=("train", "val") if needs_train else ("val",))
+        from ..bench.evaluator import checked_split
+
+        spec = load_data(recipe.data, splits=("train", "val") if needs_train else ("val",))
+        checked_split(spec, "val")  # every label file verified now: a split without boxes fails before any work
     except Exception as e:
         raise keyed(e, "data")
+    if recipe.teacher not in (None, "input") and any(s.kind == "distill" for s in recipe.stages):
+        from ..distill.distill import check_pair
+
+        try:  # loads, is a detector, predicts the dataset's classes, same head layout and imgsz as the student
+            check_pair(recipe.model, recipe.teacher, spec.names, recipe.imgsz)
+        except Exception as e:
+            raise keyed(e, "teacher")
 
 
 def budget_stages(recipe) -> list[tuple[Any, str]]:
