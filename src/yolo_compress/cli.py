@@ -382,7 +382,6 @@ def _run(args, console) -> int:
                               criterion=args.criterion,
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
-        if args.steps > 1:
         from .prune.schedule import check_max_drop
 
         check_max_drop(args.max_drop)
@@ -390,6 +389,7 @@ def _run(args, console) -> int:
             from .errors import ConfigError
 
             raise ConfigError("--max-drop bounds the iterative schedule; add --steps N (N > 1) and --data")
+        if args.steps > 1:
             return _prune_steps(args, cfg, console)
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
         console.print(result.summary())
@@ -508,9 +508,9 @@ def _prune_steps(args, cfg, console) -> int:
 
     if not args.data:
         raise ConfigError("--steps needs --data DATA.yaml (each step fine-tunes and evaluates)")
-    ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
     dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
     check_not_input(dest, {"model": args.model, "data YAML": args.data})  # before hours of steps, not after
+    ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
     steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop)
     for s in steps:
         console.print(f"step {s.step}: GFLOPs kept {s.gflops_kept:.1%}, params kept {s.params_kept:.1%}, "
@@ -545,12 +545,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         os.environ["YOLO_VERBOSE"] = "True"
     try:
-        return _run(args, console)
         if getattr(args, "trust_checkpoint", False):
             from .models import trusted_checkpoints
 
             with trusted_checkpoints():
                 return _run(args, console)
+        return _run(args, console)
     except YoloCompressError as e:
         if args.debug:
             raise
