@@ -83,6 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="delete this entry's run and outputs, train again")
+    p.add_argument("--name", help="run name (default <model>-garbage320); e.g. a longer, converged run of an entry")
     return p.parse_args(argv)
 
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if not data.is_file():
         die(f"data YAML not found: {data}")
     out = args.out.resolve()  # absolute: Ultralytics puts a relative project under its runs_dir
-    name = f"{args.model}-garbage320"
+    name = args.name or f"{args.model}-garbage320"
     run, weights, report = out / name, out / f"{name}.pt", out / f"{name}.json"
     if args.force:
         shutil.rmtree(run, ignore_errors=True)

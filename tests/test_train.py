@@ -173,3 +173,34 @@ def test_trainer_uses_every_cpu_core(small_dataset, tmp_path, monkeypatch):
         assert torch.get_num_threads() == os.cpu_count()
     finally:
         torch.set_num_threads(before)
+
+
+def test_bn_freeze_keeps_running_statistics_for_the_first_epochs(small_dataset, default_model, tmp_path):
+    """``bn_freeze_epochs`` keeps every BatchNorm's running mean/var as the input had them during those epochs
+    (the affine scales still train), for fine-tune and distillation trainers alike; without it one epoch moves them."""
+    import torch
+
+    from yolo_compress.distill.distill import distill
+    from yolo_compress.config import DistillConfig
+
+    def stats(pt):
+        m = load_model(pt).model
+        bns = [b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
+        return torch.cat([b.running_mean.float() for b in bns]), torch.cat([b.weight.detach().float() for b in bns])
+
+    mean0, gamma0 = stats(default_model)
+    base = dict(epochs=1, imgsz=64, batch=16, workers=0, optimizer="SGD", lr0=0.1, warmup_epochs=0.0, mosaic=0.0)
+    moved = finetune(default_model, small_dataset, FinetuneConfig(**base), tmp_path / "live")
+    frozen = finetune(default_model, small_dataset, FinetuneConfig(**base, bn_freeze_epochs=1), tmp_path / "frozen")
+    assert (stats(moved)[0] - mean0).abs().max() > 1e-2  # the control: one epoch moves the statistics
+    mean_f, gamma_f = stats(frozen)
+    assert torch.allclose(mean_f, mean0, atol=1e-3)  # FP16 checkpoint rounding only
+    assert (gamma_f - gamma0).abs().max() > 1e-3  # affine parameters trained
+    kd = distill(default_model, frozen, small_dataset, DistillConfig(),  # teacher: a checkpoint trained at 64
+                 FinetuneConfig(**base, bn_freeze_epochs=1), tmp_path / "kd")
+    assert torch.allclose(stats(kd)[0], mean0, atol=1e-3)
+
+
+def test_bn_freeze_epochs_must_not_be_negative():
+    with pytest.raises(ConfigError, match="--bn-freeze-epochs -1 is negative"):
+        FinetuneConfig(bn_freeze_epochs=-1)

@@ -82,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr0", type=float, default=0.002)
+    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
+    p.add_argument("--bn-freeze-epochs", type=int, default=None,
+                   help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
+    p.add_argument("--mosaic", type=float, default=None,
+                   help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
     p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1 for Ultralytics' multi-GPU DDP")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -181,7 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr0", type=float, default=0.002)
+    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
+    p.add_argument("--bn-freeze-epochs", type=int, default=None,
+                   help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
+    p.add_argument("--mosaic", type=float, default=None,
+                   help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
     p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... (DDP)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -326,8 +334,8 @@ def _run(args, console) -> int:
             raise ConfigError(f"--loss '{args.loss}' is not name=weight[,name=weight...], e.g. cls_kl=1,ld=1") from None
         cfg = api.DistillConfig(losses=losses, temperature=args.temperature, temperature_end=args.temperature_end,
                                 schedule=args.schedule, warmup_epochs=args.kd_warmup)
-        train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0,
-                               device=args.device, workers=args.workers, seed=args.seed)
+        train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
+                               workers=args.workers, seed=args.seed, **_recipe_overrides(args))
         best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
         console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
         return 0
@@ -398,9 +406,9 @@ def _run(args, console) -> int:
     if args.command == "finetune":
         from .train import FinetuneConfig, finetune
 
-        cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, lr0=args.lr0, device=args.device,
+        cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
                              workers=args.workers, seed=args.seed, sparsity=args.sparsity,
-                             sparsity_mode=args.sparsity_mode)
+                             sparsity_mode=args.sparsity_mode, **_recipe_overrides(args))
         best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
         console.print(f"fine-tuned: {best}")
         return 0
@@ -498,6 +506,11 @@ def _profile(args, console) -> int:
         png = prof.plot_profile(p, Path(args.out).with_suffix(".png"), budget, d)
         console.print(f"plot: {png}", highlight=False)
     return 0
+
+
+def _recipe_overrides(args) -> dict:
+    """The training-recipe flags the user gave (None = FinetuneConfig's measured default)."""
+    return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic") if getattr(args, k, None) is not None}
 
 
 def _prune_steps(args, cfg, console) -> int:

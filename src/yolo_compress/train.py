@@ -52,6 +52,19 @@ class AllCoresTrainer(_trainer_base()):
 class KeepArchitectureTrainer(AllCoresTrainer):
     """A ``DetectionTrainer`` that trains the model it is given instead of rebuilding it from YAML."""
 
+    # BatchNorm running statistics stay frozen (eval mode) for this many first epochs; affine BN parameters
+    # still train. A trained model's statistics were estimated on its training distribution; a fine-tune
+    # restarts mosaic and a fresh optimizer, and BN (momentum 0.03) replaces most of its statistics within
+    # ~60 steps while the weights have not adapted. Ultralytics' own hook for this is ``_model_train``.
+    bn_freeze_epochs: int = 0
+
+    def _model_train(self):
+        super()._model_train()
+        if self.epoch < self.bn_freeze_epochs:
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
     def get_model(self, cfg=None, weights=None, verbose: bool = True):
         if isinstance(weights, torch.nn.Module):
             model = weights
@@ -149,6 +162,8 @@ class FinetuneConfig(_Config):
     amp: bool = False
     sparsity: float = 0.0  # sparsity-training strength before pruning (e.g. 1e-4); 0 = off
     sparsity_mode: str = "bn"  # bn: BN-L1 (then --criterion bn); group / growing: DepGraph group norm (then l2)
+    bn_freeze_epochs: int = 0  # keep BN running statistics frozen for this many first epochs
+    mosaic: float = 1.0  # Ultralytics' mosaic probability (its last close_mosaic epochs run without it)
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
@@ -161,9 +176,11 @@ class FinetuneConfig(_Config):
         from .prune.regularize import check_mode
 
         check_mode(self.sparsity_mode, self.sparsity)
+        if self.bn_freeze_epochs < 0:
+            raise ConfigError(f"--bn-freeze-epochs {self.bn_freeze_epochs} is negative; use 0 (off) or e.g. 1")
 
     def ultralytics_args(self) -> dict:
-        return {k: v for k, v in self.as_dict().items() if k not in ("sparsity", "sparsity_mode")}
+        return {k: v for k, v in self.as_dict().items() if k not in ("sparsity", "sparsity_mode", "bn_freeze_epochs")}
 
 
 def intact_checkpoint(p: Path) -> bool:
@@ -287,6 +304,8 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     spec = load_data(data, splits=("train", "val"))
     data_yaml = spec.to_ultralytics_yaml(out.parent / f".{out.name}-data")
     trainer = trainer or _trainer_for(cfg.sparsity, sparsity_mode=cfg.sparsity_mode)
+    if cfg.bn_freeze_epochs and cfg.bn_freeze_epochs != getattr(trainer, "bn_freeze_epochs", 0):
+        trainer = type(trainer.__name__, (trainer,), {"bn_freeze_epochs": cfg.bn_freeze_epochs})
     if resume and last.exists() and not intact_checkpoint(last):
         _set_aside_cut_run(out, last)
     if resume and last.exists() and (finished_run(out, cfg.epochs) or _finish_trained(last, cfg.epochs)):
