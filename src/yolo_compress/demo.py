@@ -6,7 +6,8 @@ The demo runs the ``demo`` recipe (``assets/recipes/demo.yaml``): static INT8 (m
 the 60 shipped val images, and the report, whose targets (>= 3x smaller, faster than the input on the same
 runtime, <= 2 points of mAP50-95 lost) are met by that run. It then names the one command that runs the full
 ``edge-cpu`` chain (prune, self-distillation, INT8) on the user's own model and data
-(:func:`full_chain_command`): pruning needs a recovery budget of hours, not of a demo (BENCHMARKS.md section 5).
+(:func:`full_chain_command`): pruning needs a recovery on the user's full train set, not a demo's budget
+(``assets/recipes/demo.yaml`` says what the short one cost).
 """
 
 from __future__ import annotations
