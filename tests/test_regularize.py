@@ -71,8 +71,11 @@ def test_bn_mode_is_unchanged_default():
     assert _trainer_for(1e-4, sparsity_mode="bn").__mro__[1] is SparsityTrainer
 
 
-@pytest.mark.parametrize("kw,match", [(dict(sparsity_mode="lasso", sparsity=1e-4), "--sparsity-mode 'lasso' is unknown"),
-                                      (dict(sparsity_mode="group", sparsity=-1e-4), "--sparsity -0.0001 is negative")])
+BAD = [(dict(sparsity_mode="lasso", sparsity=1e-4), "--sparsity-mode 'lasso' is unknown"),
+       (dict(sparsity_mode="group", sparsity=-1e-4), "--sparsity -0.0001 is negative")]
+
+
+@pytest.mark.parametrize("kw,match", BAD)
 def test_bad_values_are_one_line_errors(kw, match):
     with pytest.raises(ConfigError, match=match) as e:
         FinetuneConfig(**kw)

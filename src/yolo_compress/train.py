@@ -133,7 +133,8 @@ def _trainer_for(sparsity: float, sparsity_mode: str = "bn"):
     if sparsity <= 0:
         return KeepArchitectureTrainer
     if sparsity_mode != "bn":
-        return type("GroupSparsityTrainer", (GroupSparsityTrainer,), {"sparsity": sparsity, "sparsity_mode": sparsity_mode})
+        return type("GroupSparsityTrainer", (GroupSparsityTrainer,),
+                    {"sparsity": sparsity, "sparsity_mode": sparsity_mode})
     return type("SparsityTrainer", (SparsityTrainer,), {"sparsity": sparsity})
 
 

@@ -31,7 +31,7 @@ from .importance import CRITERIA
 from .yolo_blocks import _SplitFree, default_ignored_layers, to_prunable
 
 MODES = ("bn", "group", "growing")  # bn: network slimming (SparsityTrainer); group / growing: this module
-GROWING_INTERVAL = 10  # optimizer steps between two growths of GrowingRegPruner's coefficients (Torch-Pruning's default)
+GROWING_INTERVAL = 10  # optimizer steps between two growths of GrowingRegPruner's coefficients
 
 
 def check_mode(mode: str, strength: float) -> None:
@@ -86,7 +86,7 @@ def _build(model: nn.Module, imgsz: int, mode: str, strength: float, alpha: floa
     example = torch.zeros(1, 3, imgsz, imgsz, device=device)
     if mode == "group":
         pruner = tp.pruner.GroupNormPruner(free, example, reg=strength, alpha=alpha, **kw)
-    else:  # growing: start at `strength`, grow by strength / 5 per interval for the least important (TP's example ratio)
+    else:  # growing: start at `strength`; the least important grow by strength / 5 per interval
         pruner = tp.pruner.GrowingRegPruner(free, example, reg=strength, delta_reg=strength / 5, **kw)
     return free, pairs, pruner
 
