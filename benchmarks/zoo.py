@@ -34,7 +34,9 @@ Outputs, under --out (default benchmarks/zoo/):
 
 Commit each .pt and .json as soon as its run finishes; do not wait for the whole zoo.
 
-Long CPU runs get interrupted: re-running the same command resumes from weights/last.pt. A run
+Long CPU runs get interrupted: re-running the same command resumes from weights/last.pt. Weights are not
+in git: before a session ends, `--snapshot` copies last.pt to <out>/resume/<name>-last.pt (commit it with
+the run's results.csv); on a fresh checkout the same command restores it and resumes. A run
 whose .json exists is finished and is left alone unless --force, which deletes it and starts over.
 A resumed run reseeds its data loader, so it is not the same run as an uninterrupted one.
 """
@@ -84,6 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="delete this entry's run and outputs, train again")
     p.add_argument("--name", help="run name (default <model>-garbage320); e.g. a longer, converged run of an entry")
+    p.add_argument("--snapshot", action="store_true",
+                   help="copy the unfinished run's weights/last.pt to <out>/resume/<name>-last.pt (committed, so a "
+                        "later session on a fresh checkout resumes from it) and exit")
     return p.parse_args(argv)
 
 
@@ -174,6 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zoo: {name} is finished ({report}); nothing to do. Use --force to train it again.")
         return 0
 
+    snap = out / "resume" / f"{name}-last.pt"
+    if args.snapshot:
+        if not (run / "weights/last.pt").exists():
+            die(f"{run} has no weights/last.pt to snapshot")
+        snap.parent.mkdir(exist_ok=True)
+        write_atomic(snap, src=run / "weights/last.pt")
+        print(f"zoo: snapshot {snap} (epoch {len(read_results(run))} of {args.epochs}); commit it with results.csv")
+        return 0
+    if not (run / "weights/last.pt").exists() and snap.exists():  # a fresh checkout: weights are not in git
+        (run / "weights").mkdir(parents=True, exist_ok=True)
+        write_atomic(run / "weights/last.pt", src=snap)
+        print(f"zoo: restored {run}/weights/last.pt from the committed snapshot {snap}")
     t0 = time.time()
     train(args, data, run)
     best, rows = run / "weights/best.pt", read_results(run)
