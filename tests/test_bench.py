@@ -6,7 +6,7 @@ import json
 import pytest
 
 from yolo_compress.api import BenchConfig, ExportConfig, bench, export
-from yolo_compress.bench.runtimes import list_runtimes
+from yolo_compress.runtime.runtimes import list_runtimes
 from yolo_compress.errors import ConfigError, InputError, UnsupportedError
 
 
@@ -42,9 +42,9 @@ def test_bench_rows_agree_across_runtimes(reference_artifacts, default_data, tmp
 
 def test_ort_worker_does_not_load_torch(reference_artifacts):
     """Peak memory belongs to the runtime: the ONNX Runtime worker must not carry PyTorch."""
-    from yolo_compress.bench.latency import time_artifact
+    from yolo_compress.runtime.latency import time_artifact
     from yolo_compress.data import preprocess, synthetic_images
-    from yolo_compress.export.formats import inspect_artifact
+    from yolo_compress.runtime.artifact import inspect_artifact
 
     onnx = reference_artifacts[1]
     x, _ = preprocess(synthetic_images(1, 160), 160)
@@ -55,9 +55,9 @@ def test_ort_worker_does_not_load_torch(reference_artifacts):
 
 @pytest.mark.parametrize("runtime", list_runtimes())
 def test_every_runtime_runs_what_it_can(reference_artifacts, runtime):
-    from yolo_compress.bench.runtimes import CAN_RUN, make_runner
+    from yolo_compress.runtime.runtimes import CAN_RUN, make_runner
     from yolo_compress.data import preprocess, synthetic_images
-    from yolo_compress.export.formats import inspect_artifact
+    from yolo_compress.runtime.artifact import inspect_artifact
 
     x, _ = preprocess(synthetic_images(1, 160), 160)
     arts = [inspect_artifact(a) for a in reference_artifacts]
@@ -92,10 +92,10 @@ def test_interleaved_worker_failure_is_one_clear_error(reference_artifacts, tmp_
     leaves no worker process behind."""
     import psutil
 
-    from yolo_compress.bench.latency import time_interleaved
+    from yolo_compress.runtime.latency import time_interleaved
     from yolo_compress.data import preprocess, synthetic_images
     from yolo_compress.errors import YoloCompressError
-    from yolo_compress.export.formats import inspect_artifact
+    from yolo_compress.runtime.artifact import inspect_artifact
 
     onnx = inspect_artifact(reference_artifacts[1])
     bad = tmp_path / "bad.onnx"

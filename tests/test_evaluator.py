@@ -2,10 +2,10 @@
 
 import pytest
 
-from yolo_compress.bench.evaluator import evaluate
-from yolo_compress.bench.runtimes import make_runner
+from yolo_compress.runtime.evaluator import evaluate
+from yolo_compress.runtime.runtimes import make_runner
 from yolo_compress.data import load_data
-from yolo_compress.export.formats import inspect_artifact
+from yolo_compress.runtime.artifact import inspect_artifact
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ def test_other_families_export_to_onnx(yaml_name, tmp_path):
 
 
 def test_dynamic_onnx_runs_other_batch(tiny_pt, tmp_path):
-    from yolo_compress.bench.runtimes import make_runner
+    from yolo_compress.runtime.runtimes import make_runner
     from yolo_compress.data import preprocess, synthetic_images
 
     art = export(tiny_pt, ExportConfig(format="onnx", imgsz=64, dynamic=True), out=tmp_path / "d.onnx").artifact

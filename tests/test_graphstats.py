@@ -3,7 +3,7 @@
 import pytest
 
 from yolo_compress.bench.bench import graph_stats
-from yolo_compress.export.formats import inspect_artifact
+from yolo_compress.runtime.artifact import inspect_artifact
 from yolo_compress.models import load_model, model_info
 
 

@@ -149,7 +149,7 @@ def test_map_and_counts_match_ultralytics_val(messy, garbage_onnx, tmp_path):
 
 
 def test_crosscheck_fails_loudly():
-    from yolo_compress.bench.evaluator import EvalResult, ValResult, crosscheck
+    from yolo_compress.runtime.evaluator import EvalResult, ValResult, crosscheck
 
     ours = EvalResult(10, 30, 0.5, 0.5, 0.600, 0.400, 0.6, 0.4)
     crosscheck("m.onnx", ours, ValResult(10, 30, 0.6015, 0.3985))  # within 0.002: passes
@@ -187,7 +187,7 @@ def test_class_index_out_of_range_is_one_line_error(messy, garbage_onnx, tmp_pat
 
 
 def test_all_labels_empty_is_an_error_not_zero_map(messy, tmp_path):
-    from yolo_compress.bench.evaluator import evaluate
+    from yolo_compress.runtime.evaluator import evaluate
 
     root = tmp_path / "nolabels"
     shutil.copytree(messy["root"] / "images", root / "images")

@@ -46,7 +46,7 @@ def test_surgery_on_reference_v8n_changes_cost_and_stays_a_valid_model(default_m
     pt = save_model(res.model, tmp_path / "s.pt")
     out = export(pt, ExportConfig(format="onnx", imgsz=64), out=tmp_path / "s.onnx")
     assert out.parity.passed
-    from yolo_compress.bench.graphstats import onnx_stats, tflite_stats, torch_stats
+    from yolo_compress.runtime.graphstats import onnx_stats, tflite_stats, torch_stats
 
     # the ONNX graph is counted like the PyTorch model: depthwise, factorized, and dynamic convolutions
     # (whose per-image weight is mixed from a kernel bank by an Einsum, so it is no initializer)

@@ -6,8 +6,9 @@ from .bench.bench import BenchReport, bench
 from .config import BenchConfig, DistillConfig, ExportConfig, ParityConfig, PruneConfig, QuantConfig
 from .demo import run_demo
 from .export.exporter import ExportResult, export, verify
-from .export.formats import Artifact, inspect_artifact, list_formats
-from .bench.runtimes import list_runtimes
+from .export.formats import list_formats
+from .runtime.artifact import Artifact, inspect_artifact
+from .runtime.runtimes import list_runtimes
 from .data import load_data
 from .models import load_checkpoint, load_model, model_info, save_model, trusted_checkpoints
 from .predict import PredictResult, predict

@@ -278,7 +278,7 @@ def is_end2end(module) -> bool:
 
 
 def model_info(model, imgsz: int) -> ModelInfo:
-    from .bench.graphstats import torch_stats
+    from .runtime.graphstats import torch_stats
 
     m = torch_module(model)
     stats = torch_stats(m, imgsz)

@@ -157,10 +157,10 @@ def predict(
     with ``save=False`` only the JSON is written)."""
     import cv2
 
-    from .bench.evaluator import postprocess
-    from .bench.runtimes import make_runner, resolve_runtime
+    from .runtime.evaluator import postprocess
+    from .runtime.runtimes import make_runner, resolve_runtime
     from .data import preprocess, read_image
-    from .export.formats import inspect_artifact
+    from .runtime.artifact import inspect_artifact
     from .io import atomic_write_text
     from .progress import progress_bar
 

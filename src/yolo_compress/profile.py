@@ -368,7 +368,7 @@ def _reduce_range() -> bool:
 
 
 def _describe(path: Path) -> dict:
-    from .export.formats import inspect_artifact
+    from .runtime.artifact import inspect_artifact
 
     a = inspect_artifact(path)
     return {"format": a.format, "stored_precision": a.precision, "imgsz": a.imgsz, "batch": a.batch,
@@ -398,8 +398,8 @@ def time_candidates(folder: str | os.PathLike, threads: int | None = None, runs:
                     log: Log = print, command: str | None = None) -> dict:
     """Time every candidate of ``folder`` (built by ``build_candidates``) with the interleaved harness and
     return the device profile. Imports neither torch nor Ultralytics: runs where only the runtimes are."""
-    from .bench.latency import interleaved_times
-    from .export.formats import Artifact
+    from .runtime.latency import interleaved_times
+    from .runtime.artifact import Artifact
 
     d = Path(folder)
     m = read_manifest(d)

@@ -1,1 +1,1 @@
-"""Measurement: runtimes, evaluator, latency harness, graph statistics, the bench table."""
+"""The bench command: evaluate and time artifacts side by side (the measuring pieces are ``runtime/``)."""

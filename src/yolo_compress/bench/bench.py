@@ -18,12 +18,12 @@ from typing import Sequence
 from ..config import BenchConfig
 from ..data import DataSpec, load_data, preprocess, read_image, synthetic_images
 from ..errors import InputError
-from ..export.formats import Artifact, inspect_artifact
 from ..progress import progress_bar, task_progress
-from .evaluator import EvalResult, ValResult, checked_split, crosscheck, evaluate, ultralytics_val
-from .graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats, tflite_stats
-from .latency import Timing, time_artifact, time_interleaved
-from .runtimes import make_runner, resolve_runtime
+from ..runtime.artifact import Artifact, inspect_artifact
+from ..runtime.evaluator import EvalResult, ValResult, checked_split, crosscheck, evaluate, ultralytics_val
+from ..runtime.graphstats import GraphStats, onnx_stats, openvino_stats, torch_stats, tflite_stats
+from ..runtime.latency import Timing, time_artifact, time_interleaved
+from ..runtime.runtimes import make_runner, resolve_runtime
 
 
 @dataclass

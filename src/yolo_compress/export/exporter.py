@@ -20,7 +20,8 @@ from ..config import ExportConfig, ParityConfig
 from ..errors import InputError, ParityError, UnsupportedError
 from ..io import atomic_move, check_not_input
 from ..models import load_model, save_model
-from .formats import Artifact, check_export_request, inspect_artifact
+from ..runtime.artifact import Artifact, inspect_artifact
+from .formats import check_export_request
 from .parity import ParityReport, check_parity, write_report
 
 
@@ -86,7 +87,7 @@ def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: 
             threads: int | None = None) -> ExportResult:
     """Parity-check ``produced`` (a scratch artifact) against ``pt``, then move it to ``dest`` atomically.
     A failing artifact goes to ``<dest>.parity-failed`` instead, so an earlier ``dest`` is never replaced."""
-    from ..bench.runtimes import DEFAULT_RUNTIME
+    from ..runtime.runtimes import DEFAULT_RUNTIME
 
     art = inspect_artifact(produced)
     report = None

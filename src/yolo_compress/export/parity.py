@@ -20,7 +20,7 @@ import numpy as np
 from ..config import ParityConfig
 from ..data import preprocess
 from ..errors import ParityError
-from .formats import Artifact
+from ..runtime.artifact import Artifact
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class ParityReport:
 
 
 def _top_dets(raw: np.ndarray, end2end: bool, k: int | None) -> list[np.ndarray]:
-    from ..bench.evaluator import postprocess
+    from ..runtime.evaluator import postprocess
     from ..data import Letterbox
 
     ident = [Letterbox(1.0, (0, 0), (0, 0))] * raw.shape[0]
@@ -76,9 +76,9 @@ def _candidates(raw: np.ndarray, end2end: bool) -> tuple[np.ndarray, np.ndarray]
 def check_parity(artifact: Artifact, reference, images: Sequence[np.ndarray], imgsz: int,
                  config: ParityConfig = ParityConfig(), runtime: str = "auto", threads: int | None = None) -> ParityReport:
     """Compare ``artifact`` with ``reference`` (a .pt path or an Ultralytics model) on ``images``."""
-    from ..bench.evaluator import box_iou
-    from ..bench.runtimes import TorchRunner, make_runner
-    from .formats import inspect_artifact
+    from ..runtime.evaluator import box_iou
+    from ..runtime.runtimes import TorchRunner, make_runner
+    from ..runtime.artifact import inspect_artifact
 
     ref_art = inspect_artifact(reference) if isinstance(reference, (str, Path)) else reference
     ref = TorchRunner(ref_art, threads)

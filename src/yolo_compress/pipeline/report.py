@@ -39,8 +39,8 @@ def _fp32_exports(pt: Path, folder: Path, runtimes, imgsz: int, threads, console
 
 def bench_run(r, run: Path, records, console=None, threads=None) -> None:
     from ..bench.bench import bench
-    from ..bench.runtimes import DEFAULT_RUNTIME
-    from ..export.formats import inspect_artifact
+    from ..runtime.runtimes import DEFAULT_RUNTIME
+    from ..runtime.artifact import inspect_artifact
 
     rows = []  # (label, kind, runtime, artifact)
     for rt, art in _fp32_exports(Path(r.model), run / "00-input", r.runtimes, r.imgsz, threads, console):
@@ -98,10 +98,10 @@ def detection_images(run: Path, meta: list[dict], data: str, imgsz: int, threads
     import cv2
     import numpy as np
 
-    from ..bench.evaluator import postprocess
-    from ..bench.runtimes import make_runner
+    from ..runtime.evaluator import postprocess
+    from ..runtime.runtimes import make_runner
     from ..data import label_path, load_data, preprocess, read_image, read_labels
-    from ..export.formats import inspect_artifact
+    from ..runtime.artifact import inspect_artifact
     from ..predict import _detections, draw
     from ..progress import progress_bar
 

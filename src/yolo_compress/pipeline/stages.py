@@ -442,7 +442,7 @@ def inputs_load(recipe, ctx: Context) -> None:
     needs_train = any(s.kind in ("finetune", "distill") or (s.kind == "quantize" and s.config.mode in ("ptq", "qat"))
                       or (s.kind == "prune" and s.config.data) for s in recipe.stages)
     try:
-        from ..bench.evaluator import checked_split
+        from ..runtime.evaluator import checked_split
 
         spec = load_data(recipe.data, splits=("train", "val") if needs_train else ("val",))
         checked_split(spec, "val")  # every label file verified now: a split without boxes fails before any work

@@ -49,7 +49,7 @@ class PruneResult:
 
 
 def _stats(module: nn.Module, imgsz: int) -> tuple[int, float]:
-    from ..bench.graphstats import torch_stats
+    from ..runtime.graphstats import torch_stats
 
     return sum(p.numel() for p in module.parameters()), torch_stats(module, imgsz).gflops
 

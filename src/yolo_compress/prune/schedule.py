@@ -36,10 +36,10 @@ class StepResult:
 
 
 def _map(pt: Path, data: str, imgsz: int) -> float:
-    from ..bench.evaluator import evaluate
-    from ..bench.runtimes import TorchRunner
+    from ..runtime.evaluator import evaluate
+    from ..runtime.runtimes import TorchRunner
     from ..data import load_data
-    from ..export.formats import inspect_artifact
+    from ..runtime.artifact import inspect_artifact
 
     art = inspect_artifact(pt)
     return evaluate(TorchRunner(art), load_data(data), imgsz, art.end2end).map50_95

@@ -1,5 +1,5 @@
 """What each quantization backend can do, checked before any work (like ``export/formats.py`` for export
-formats and ``bench/runtimes.py`` for runtimes). ``check_backend(cfg)`` serves the CLI, the API and a recipe's
+formats and ``runtime/runtimes.py`` for runtimes). ``check_backend(cfg)`` serves the CLI, the API and a recipe's
 load-time check alike. To add a backend: ``register_backend(Backend(...))`` and its branch in ``quantize``."""
 
 from __future__ import annotations

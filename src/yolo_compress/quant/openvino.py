@@ -113,7 +113,7 @@ def runtime_ops(xml: Path) -> dict:
     execution graph), and the names of those left in float."""
     import openvino as ov
 
-    from ..bench.runtimes import OV_CPU_EXACT
+    from ..runtime.runtimes import OV_CPU_EXACT
 
     compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_NUM_THREADS": 1, **OV_CPU_EXACT})
     rt = compiled.get_runtime_model()

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 from ..config import ExportConfig, ParityConfig, QuantConfig
 from ..errors import InputError, UnsupportedError
-from ..export.formats import Artifact
+from ..runtime.artifact import Artifact
 
 LOG = logging.getLogger("yolo_compress")
 SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_int8_openvino_model",
@@ -264,7 +264,7 @@ def _ignored(groups: dict[str, list[str]], names: Sequence[str]) -> list[str]:
 
 
 def _control_map(runner_factory: Callable, qd, imgsz: int) -> float:
-    from ..bench.evaluator import evaluate_samples
+    from ..runtime.evaluator import evaluate_samples
 
     return evaluate_samples(runner_factory(), qd.control, qd.names, imgsz, coco=False).map50_95
 
@@ -283,8 +283,8 @@ def coarse_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
 def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
     import onnx
 
-    from ..bench.runtimes import OrtRunner
-    from ..export.formats import inspect_artifact
+    from ..runtime.runtimes import OrtRunner
+    from ..runtime.artifact import inspect_artifact
     from . import onnxrt
 
     pre = onnxrt.preprocess_for_quant(fp32, tmp / "pre.onnx")
@@ -367,9 +367,9 @@ def _lite_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, thr
 
 
 def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threads, console=None) -> Path:
-    from ..bench.evaluator import evaluate_samples
-    from ..export.formats import inspect_artifact
-    from ..bench.runtimes import OpenVinoRunner
+    from ..runtime.evaluator import evaluate_samples
+    from ..runtime.artifact import inspect_artifact
+    from ..runtime.runtimes import OpenVinoRunner
     from . import openvino as ovq
 
     xml = next(fp32.glob("*.xml"))

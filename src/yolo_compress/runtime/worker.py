@@ -1,4 +1,4 @@
-"""Timing worker: ``python -m yolo_compress.bench.worker [--serve] JOB_JSON``. Imports only the runtime it times.
+"""Timing worker: ``python -m yolo_compress.runtime.worker [--serve] JOB_JSON``. Imports only the runtime it times.
 
 Without ``--serve`` it warms up, times ``runs`` calls, measures throughput and prints one result. With
 ``--serve`` (the interleaved schedule) it warms up, prints ``{"ready"}`` and then answers lines on stdin:
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     job = json.loads(argv[-1])
     import numpy as np
 
-    from ..export.formats import Artifact
+    from .artifact import Artifact
     from .latency import measure
     from .runtimes import RUNTIMES
 

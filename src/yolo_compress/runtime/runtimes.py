@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..export.formats import Artifact
+from .artifact import Artifact
 
 RUNTIMES: dict[str, type["Runner"]] = {}
 # which runtimes can open which artifact format

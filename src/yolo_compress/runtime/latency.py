@@ -1,6 +1,6 @@
 """The one latency harness: every artifact is timed in its own fresh worker process.
 
-A fresh ``python -m yolo_compress.bench.worker`` per artifact gives (1) a peak-RSS figure that belongs
+A fresh ``python -m yolo_compress.runtime.worker`` per artifact gives (1) a peak-RSS figure that belongs
 to that artifact and runtime alone (the worker imports only its runtime: no PyTorch in an ONNX Runtime
 worker), and (2) no cache or thread-pool state carried over from the previous artifact. Latency is the
 network call only (same input array for all runtimes: a real pre-processed image), batch 1, after
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import YoloCompressError
-from ..export.formats import Artifact
+from .artifact import Artifact
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _spawn(job: dict, threads: int | None, serve: bool = False) -> subprocess.Po
     env = dict(os.environ)
     if threads:  # keep BLAS / OpenMP pools of every library to the asked thread count
         env.update({"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
-    cmd = [sys.executable, "-m", "yolo_compress.bench.worker"] + (["--serve"] if serve else []) + [json.dumps(job)]
+    cmd = [sys.executable, "-m", "yolo_compress.runtime.worker"] + (["--serve"] if serve else []) + [json.dumps(job)]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE if serve else None, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
