@@ -19,7 +19,7 @@ os.environ["YOLO_COMPRESS_PROGRESS"] = "0"
 # `make test` runs 2 xdist workers on 2 cores: one training thread each (AllCoresTrainer would take every core)
 os.environ.setdefault("YOLO_COMPRESS_THREADS", "1")
 
-from yolo_compress.demo import DEFAULT_DATA, DEFAULT_MODEL  # noqa: E402
+from yolo_compress.shipped import DEFAULT_DATA, DEFAULT_MODEL  # noqa: E402
 
 TINY_IMGSZ = 64
 

@@ -3,7 +3,8 @@ minutes (it exports, calibrates and times), so the test checks that it is valid 
 is run end to end by tests/test_pipeline.py, and the demo's own output is recorded in README.md."""
 
 from yolo_compress.data import load_data
-from yolo_compress.demo import DEFAULT_DATA, DEFAULT_MODEL, full_chain_command, next_step
+from yolo_compress.demo import full_chain_command, next_step
+from yolo_compress.shipped import DEFAULT_DATA, DEFAULT_MODEL
 from yolo_compress.pipeline.recipe import load_recipe
 from yolo_compress.pipeline.runner import _check_inputs
 

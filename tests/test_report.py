@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from browser import overlapping, render
-from yolo_compress.demo import DEFAULT_MODEL
+from yolo_compress.shipped import DEFAULT_MODEL
 from yolo_compress.pipeline.report import _rising, detection_sample, final_indices, write_report
 
 RECIPE = """name: report-test

@@ -289,7 +289,7 @@ def _run(args, console) -> int:
         console.print(rep.summary())
         return 0
     if args.command == "bench":
-        from .demo import new_run_dir
+        from .io import new_run_dir
 
         cfg = api.BenchConfig(data=args.data, imgsz=args.imgsz, runtime=args.runtime, threads=args.threads,
                               batch=args.batch, runs=args.runs, warmup=args.warmup, limit=args.limit,

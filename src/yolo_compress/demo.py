@@ -12,36 +12,12 @@ runtime, <= 2 points of mAP50-95 lost) are met by that run. It then names the on
 
 from __future__ import annotations
 
-import datetime as _dt
 import shutil
 import sys
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
-ASSETS = Path(str(resources.files("yolo_compress") / "assets"))
-DEFAULT_MODEL = ASSETS / "yolov8n-garbage320.pt"
-DEFAULT_DATA = ASSETS / "garbage60" / "data.yaml"
-DEFAULT_IMGSZ = 320
-
-
-def demo_images(n: int = 8) -> list[np.ndarray]:
-    """Real images for parity checks when the user gives no dataset."""
-    from .data import load_data
-
-    return [s.image for s in load_data(DEFAULT_DATA).samples("val", n)]
-
-
-def new_run_dir(root: Path, name: str) -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    d = root / f"{name}-{stamp}"
-    i = 1
-    while d.exists():
-        i += 1
-        d = root / f"{name}-{stamp}-{i}"
-    d.mkdir(parents=True)
-    return d
+from .io import new_run_dir
+from .shipped import ASSETS, DEFAULT_DATA, DEFAULT_IMGSZ, DEFAULT_MODEL, demo_images  # noqa: F401  (old home)
 
 
 def _cli() -> str:

@@ -9,6 +9,20 @@ import tempfile
 from pathlib import Path
 
 
+def new_run_dir(root: Path, name: str) -> Path:
+    """A fresh ``root/<name>-<YYYYmmdd-HHMMSS>[-i]`` folder, created (never an existing one)."""
+    import datetime as _dt
+
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    d = root / f"{name}-{stamp}"
+    i = 1
+    while d.exists():
+        i += 1
+        d = root / f"{name}-{stamp}-{i}"
+    d.mkdir(parents=True)
+    return d
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

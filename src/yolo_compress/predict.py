@@ -183,7 +183,7 @@ def predict(
     runner = make_runner(art, rt, threads)
     names = dict(art.names) or {}
     if out_dir is None:
-        from .demo import new_run_dir
+        from .io import new_run_dir
 
         out = new_run_dir(Path("runs"), "predict")
     else:

@@ -75,7 +75,7 @@ def reparam(model, imgsz: int = 640, images: Sequence[np.ndarray] | None = None,
     g = torch.Generator().manual_seed(seed)
     x_rand = torch.rand(2, 3, imgsz, imgsz, generator=g)
     if images is None:
-        from .demo import demo_images
+        from .shipped import demo_images
 
         images = demo_images(4)
     x_real = torch.from_numpy(preprocess(list(images), imgsz)[0])

@@ -98,7 +98,7 @@ def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: 
                 f"(or compare its ONNX export, which passed the same conversion path)")
     if check:
         if images is None:
-            from ..demo import demo_images
+            from ..shipped import demo_images
 
             images = demo_images()
         report = check_parity(art, pt, images, imgsz, parity, threads=threads)
@@ -132,7 +132,7 @@ def verify(artifact: str | os.PathLike, reference: str | os.PathLike, imgsz: int
     if not size:
         raise InputError(f"artifact '{artifact}' does not record its image size; pass --imgsz")
     if images is None:
-        from ..demo import demo_images
+        from ..shipped import demo_images
 
         images = demo_images()
     return check_parity(art, Path(reference), images, size, parity, runtime, threads)

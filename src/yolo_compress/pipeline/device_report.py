@@ -11,20 +11,17 @@ import json
 from pathlib import Path
 
 
-def _ms_checks(run: Path, recipe: dict, decided: bool) -> list[str]:
+def _ms_checks(recipe: dict, decided: bool, rows: list[dict], final: list[dict]) -> list[str]:
     """PASS/FAIL of ``max_latency_ms`` for each deliverable, and for a budget run's ``max_latency_ratio`` the
     ratio to the budget's reference (the input's ONNX Runtime FP32; the Targets section compares each runtime
-    with the input on the same runtime), from this run's bench.json (measured on the bench machine)."""
+    with the input on the same runtime), from this run's bench rows (measured on the bench machine)."""
     t = recipe.get("targets") or {}
     limit, ratio = t.get("max_latency_ms"), t.get("max_latency_ratio") if decided else None
-    if (limit is None and ratio is None) or not (run / "bench.json").exists() or not (run / "rows.json").exists():
+    if (limit is None and ratio is None) or not rows:
         return []
-    from .report import _table, final_indices
-
-    rows, _ = _table(run)
     ref = next((x["p50"] for x in rows if x["kind"] == "input" and x["runtime"] == "onnxruntime"), None)
     out = []
-    for row in (rows[i] for i in final_indices([x["stage"] for x in rows])):
+    for row in final:
         if row["p50"] is None:
             continue
         if limit is not None:
@@ -37,12 +34,13 @@ def _ms_checks(run: Path, recipe: dict, decided: bool) -> list[str]:
     return out
 
 
-def device_section(run: str | Path) -> tuple[list[str], str]:
-    """(markdown lines, HTML) of the latency-budget section; both empty when the run made no decision."""
+def device_section(run: str | Path, rows: list[dict], final: list[dict]) -> tuple[list[str], str]:
+    """(markdown lines, HTML) of the latency-budget section; both empty when the run made no decision.
+    ``rows`` are the report's table rows and ``final`` the deliverables among them (report.py passes them down)."""
     run = Path(run)
     f = run / "decision.json"
     recipe = json.loads((run / "recipe.yaml").read_text()) if (run / "recipe.yaml").exists() else {}
-    checks = _ms_checks(run, recipe, f.exists())
+    checks = _ms_checks(recipe, f.exists(), rows, final)
     if not f.exists():
         if not checks:
             return [], ""

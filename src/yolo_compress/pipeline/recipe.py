@@ -173,7 +173,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         if raw.get(k) is not None and not isinstance(raw[k], str):
             fail(f"'{k}' is {raw[k]!r}; expected a path (a string)", k)
     base = base_dir or p.parent
-    from ..demo import DEFAULT_DATA, DEFAULT_IMGSZ, DEFAULT_MODEL
+    from ..shipped import DEFAULT_DATA, DEFAULT_IMGSZ, DEFAULT_MODEL
 
     def path_of(key: str, default: Path) -> str:
         v = raw.get(key)
@@ -309,9 +309,9 @@ def check_recipe(source: str | Path, overrides: dict | None = None) -> Recipe:
 
 
 def builtin_dir() -> Path:
-    from ..demo import ASSETS
+    from ..shipped import RECIPES
 
-    return ASSETS / "recipes"
+    return RECIPES
 
 
 def list_builtin() -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..config import BenchConfig, ExportConfig
 from ..io import atomic_write_text
+from .device_report import device_section
 
 FMT = {"onnxruntime": "onnx", "openvino": "openvino"}
 
@@ -393,8 +394,8 @@ def write_report(run: str | Path) -> tuple[Path, Path]:
     svg = _plot_svg(rows)
     atomic_write_text(run / "plot.svg", svg)
     md += ["## Accuracy vs. latency", "", "![accuracy vs latency](plot.svg)", ""]
-    from .device_report import device_section  # the latency-budget decision, when the recipe had one
-    md += (dev := device_section(run))[0]
+    # the latency-budget decision, when the recipe had one
+    md += (dev := device_section(run, rows, [rows[i] for i in final_indices([x["stage"] for x in rows])]))[0]
     if pc_body:
         md += ["## AP50-95 per class", "", "| " + " | ".join(pc_head) + " |", "|" + "---|" * len(pc_head)]
         md += ["| " + " | ".join(r) + " |" for r in pc_body] + [""]

@@ -89,7 +89,7 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
     """Run (or resume) ``recipe`` into ``out``; returns the run folder with the report. ``overrides``
     (``model``, ``data``, ``teacher``, ``imgsz``) replace the recipe's values. Every check runs before any
     work (:func:`~yolo_compress.pipeline.recipe.load_recipe`)."""
-    from ..demo import new_run_dir
+    from ..io import new_run_dir
 
     r = load_recipe(recipe, overrides=overrides, check=True)
     if out is None and resume:
