@@ -55,7 +55,8 @@ def _profile(path: Path, gflops: float, imgsz: int = TINY_IMGSZ, scale: float = 
 
 @pytest.fixture(scope="module")
 def tiny_gflops(tiny_pt) -> float:
-    from yolo_compress.models import load_model, model_info
+    from yolo_compress.models import load_model
+    from yolo_compress.runtime.graphstats import model_info
 
     return model_info(load_model(tiny_pt), TINY_IMGSZ).gflops
 

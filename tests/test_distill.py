@@ -131,8 +131,9 @@ def test_bad_pairs_one_line(data, tmp_path, default_model):
         distill(student, tmp_path / "missing.pt", data, DistillConfig(), train, tmp_path / "r2")
     with pytest.raises(ConfigError, match="trained at imgsz 320"):
         distill(student, default_model, data, DistillConfig(), train, tmp_path / "r3")
-    with pytest.raises(ConfigError, match="did you mean cwd"):
-        DistillConfig(losses=(("cdw", 1.0),))
+    with pytest.raises(ConfigError, match="did you mean cwd"):  # checked against the registry before any work
+        distill(student, other, data, DistillConfig(losses=(("cdw", 1.0),)), train, tmp_path / "r5")
+    assert not (tmp_path / "r5").exists()
     r = run_cli("distill", str(student), "--teacher", str(other), "--data", str(data), "--imgsz", "64",
                 "--out", str(tmp_path / "r4"))
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and "predicts 5 classes" in r.stderr

@@ -3,8 +3,9 @@
 import pytest
 
 from yolo_compress.bench.bench import graph_stats
+from yolo_compress.models import load_model
 from yolo_compress.runtime.artifact import inspect_artifact
-from yolo_compress.models import load_model, model_info
+from yolo_compress.runtime.graphstats import model_info
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "openvino"])

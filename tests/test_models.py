@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from yolo_compress.errors import CheckpointError
-from yolo_compress.models import load_model, model_info, save_model
+from yolo_compress.models import load_model, save_model
+from yolo_compress.runtime.graphstats import model_info
 
 FAMILIES = ["yolov8n.yaml", "yolo11n.yaml", "yolov5nu.yaml", "yolov9t.yaml", "yolov10n.yaml", "yolo26n.yaml"]
 

@@ -8,9 +8,10 @@ from .demo import run_demo
 from .export.exporter import ExportResult, export, verify
 from .export.formats import list_formats
 from .runtime.artifact import Artifact, inspect_artifact
+from .runtime.graphstats import model_info
 from .runtime.runtimes import list_runtimes
 from .data import load_data
-from .models import load_checkpoint, load_model, model_info, save_model, trusted_checkpoints
+from .models import load_checkpoint, load_model, save_model, trusted_checkpoints
 from .predict import PredictResult, predict
 from .prune import PruneResult, kept_whole, list_criteria, prune, prune_checkpoint
 from .quant import QuantResult, quantize

@@ -18,7 +18,6 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import env  # noqa: F401  (offline settings before ultralytics is imported)
@@ -31,16 +30,6 @@ TRUST_ENV = "YOLO_COMPRESS_TRUST_CHECKPOINT"  # "1": full unpickling (set by --t
 _OUR_CHECKPOINT_MODULES = ("yolo_compress.surgery", "yolo_compress.quant.qat", "yolo_compress.distill.model",
                            "yolo_compress.distill.losses", "yolo_compress.prune.yolo_blocks")
 _TORCH_EXTRA_TYPES = ("torch.ao.quantization.fake_quantize.FakeQuantize", "torch.ao.quantization.observer.MinMaxObserver")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    params: int
-    gflops: float  # at the given imgsz, batch 1 (2 x MACs of conv / linear layers)
-    imgsz: int
-    nc: int
-    names: dict[int, str]
-    end2end: bool
 
 
 def _check_checkpoint_file(p: Path, source: str) -> None:
@@ -275,22 +264,6 @@ def torch_module(model):
 def is_end2end(module) -> bool:
     head = torch_module(module).model[-1]
     return bool(getattr(head, "end2end", False))
-
-
-def model_info(model, imgsz: int) -> ModelInfo:
-    from .runtime.graphstats import torch_stats
-
-    m = torch_module(model)
-    stats = torch_stats(m, imgsz)
-    names = dict(getattr(m, "names", {}) or {})
-    return ModelInfo(
-        params=sum(p.numel() for p in m.parameters()),
-        gflops=stats.gflops,
-        imgsz=imgsz,
-        nc=int(m.model[-1].nc),
-        names=names,
-        end2end=is_end2end(m),
-    )
 
 
 def _first_line(e: BaseException) -> str:

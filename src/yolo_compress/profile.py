@@ -280,7 +280,8 @@ def build_candidates(model: str | os.PathLike, imgsz: int, workdir: str | os.Pat
     ``input.npy``. The level-1.0 ONNX Runtime FP32 reference is always built. Returns the manifest path."""
     from .config import PruneConfig
     from .io import atomic_move, atomic_write_text
-    from .models import load_model, model_info, save_model
+    from .models import load_model, save_model
+    from .runtime.graphstats import model_info
     from .prune import prune
 
     levels, runtimes, precisions = check_build(model, imgsz, levels, runtimes, precisions, workdir)

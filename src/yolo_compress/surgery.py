@@ -159,7 +159,8 @@ def candidates(net: nn.Module, layers: tuple[str, ...] = ()) -> list[str]:
 
 def surgery(model, kind: str, layers: tuple[str, ...] = (), imgsz: int = 640, dynamic_k: int = 4) -> SurgeryResult:
     """Replace convolutions of ``model`` (path or YOLO) in place of a copy; returns the new YOLO and the fits."""
-    from .models import load_model, model_info
+    from .models import load_model
+    from .runtime.graphstats import model_info
 
     if kind not in KINDS:
         raise ConfigError(f"surgery kind '{kind}' is unknown; choose one of: {', '.join(KINDS)}")

@@ -15,6 +15,7 @@ from torch import nn
 from ..config import DistillConfig
 from ..errors import ConfigError
 from ..train import FinetuneConfig, KeepArchitectureTrainer, finetune
+from .losses import check_losses
 from .model import KDModel
 
 
@@ -111,6 +112,7 @@ def distill(student, teacher, data, cfg: DistillConfig = DistillConfig(), train:
     (``best.pt``), which holds the student only."""
     from ..data import load_data
 
+    check_losses(cfg.losses)
     train = train or FinetuneConfig()
     spec = load_data(data, splits=("train", "val"))
     if not Path(teacher).exists():

@@ -59,6 +59,20 @@ def list_losses(kind: str | None = None) -> list[str]:
     return sorted(n for n, s in LOSSES.items() if kind is None or s.kind == kind)
 
 
+def check_losses(losses) -> None:
+    """One line for the first name in ``losses`` ((name, weight) pairs) that is not a registered loss
+    (DistillConfig does not know the registry)."""
+    for name, _ in losses:
+        if name not in LOSSES:
+            import difflib
+
+            from ..errors import ConfigError
+
+            near = difflib.get_close_matches(name, list_losses(), 1)
+            raise ConfigError(f"distillation loss '{name}' is unknown"
+                              f"{f' (did you mean {near[0]}?)' if near else ''}; choose from: {', '.join(list_losses())}")
+
+
 def teacher_weights(t_scores: torch.Tensor) -> torch.Tensor:
     """(B, nc, A) logits -> (B, A) teacher confidence, the per-anchor weight of the head losses."""
     return t_scores.detach().sigmoid().amax(1)

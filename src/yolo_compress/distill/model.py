@@ -14,11 +14,12 @@ from torch import nn
 from ultralytics.nn.distill_model import DistillationModel
 
 from ..config import DistillConfig
-from .losses import LOSSES, make_adapter
+from .losses import LOSSES, check_losses, make_adapter
 
 
 class KDModel(DistillationModel):
     def __init__(self, teacher_model: nn.Module, student_model: nn.Module, cfg: DistillConfig):
+        check_losses(cfg.losses)
         super().__init__(teacher_model=teacher_model, student_model=student_model)
         self.kd = cfg.as_dict()
         s_ch = [p[0].in_channels for p in self.projector]

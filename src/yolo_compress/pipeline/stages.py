@@ -171,6 +171,12 @@ class Prune(StageDef):
         return PruneConfig(**o, imgsz=ctx.imgsz, data=ctx.data if needs else None)
 
     def check(self, cfg, ctx):
+        from ..prune.importance import check_criterion
+
+        try:
+            check_criterion(cfg.criterion)
+        except ConfigError as e:
+            raise keyed(e, "criterion") from None
         if cfg.target_flops == AUTO:  # the level is the profiled architecture: uniform, nothing kept whole
             if cfg.ignore:
                 raise keyed(ConfigError("target_flops: auto prunes to an architecture timed in the device profile "
@@ -272,6 +278,12 @@ class Distill(StageDef):
         return DistillStageConfig(DistillConfig(**kd), train)
 
     def check(self, cfg, ctx):
+        from ..distill.losses import check_losses
+
+        try:
+            check_losses(cfg.distill.losses)
+        except ConfigError as e:
+            raise keyed(e, "losses") from None
         if ctx.teacher is None:
             raise keyed(ConfigError("a distill stage needs 'teacher:' at the top of the recipe ('input' for "
                                     "self-distillation from the recipe's model, or a .pt path)"))
@@ -476,7 +488,8 @@ def budget_decision(recipe, profile):
     """The latency-budget decision for ``recipe`` from ``profile`` (a device profile JSON): raises a one-line
     :class:`~yolo_compress.profile.BudgetError` (keyed to the budget) when no profiled candidate meets it, and
     InputError (keyed to ``device_profile``) for a profile of another image size or model."""
-    from ..models import load_model, model_info
+    from ..models import load_model
+    from ..runtime.graphstats import model_info
     from ..profile import Budget, BudgetError, check_budget
 
     t = recipe.targets

@@ -29,6 +29,14 @@ def list_criteria() -> list[str]:
     return sorted(CRITERIA)
 
 
+def check_criterion(name: str) -> None:
+    """One line when ``name`` is not a registered criterion (PruneConfig does not know the registry)."""
+    if name not in CRITERIA:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"criterion '{name}' is unknown; choose one of: {', '.join(list_criteria())}")
+
+
 @register_criterion("l1", False, "group L1 norm of weights (Li et al. 2017)")
 def _l1():
     import torch_pruning as tp

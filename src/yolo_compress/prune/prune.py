@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config import PruneConfig
 from ..errors import ConfigError, UnsupportedError
-from .importance import CRITERIA
+from .importance import CRITERIA, check_criterion
 from .yolo_blocks import (VERIFIED_LAYERS, WHY_UNSUPPORTED, ELANSplitFree, C2fSplitFree, default_ignored_layers, from_prunable,
                           to_prunable, unsupported_layers)
 
@@ -181,6 +181,7 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     """Prune an Ultralytics YOLO (or DetectionModel); returns a pruned copy and what was achieved."""
     from ..models import torch_module
 
+    check_criterion(cfg.criterion)
     det = torch_module(model)
     bad = unsupported_layers(det)
     if bad:
@@ -271,6 +272,7 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     from ..io import check_not_input
     from ..models import load_model, save_model
 
+    check_criterion(cfg.criterion)
     src_p = Path(src)
     dest = Path(out) if out else src_p.with_name(f"{src_p.stem}-pruned.pt")
     if dest.suffix != ".pt":

@@ -23,6 +23,33 @@ class GraphStats:
 
 
 # ------------------------------------------------------------------------------------------ PyTorch
+@dataclass(frozen=True)
+class ModelInfo:
+    params: int
+    gflops: float  # at the given imgsz, batch 1 (2 x MACs of conv / linear layers)
+    imgsz: int
+    nc: int
+    names: dict[int, str]
+    end2end: bool
+
+
+def model_info(model, imgsz: int) -> ModelInfo:
+    """Params, GFLOPs (counted as above), classes and head type of a PyTorch model at ``imgsz``."""
+    from ..models import is_end2end, torch_module
+
+    m = torch_module(model)
+    stats = torch_stats(m, imgsz)
+    names = dict(getattr(m, "names", {}) or {})
+    return ModelInfo(
+        params=sum(p.numel() for p in m.parameters()),
+        gflops=stats.gflops,
+        imgsz=imgsz,
+        nc=int(m.model[-1].nc),
+        names=names,
+        end2end=is_end2end(m),
+    )
+
+
 def torch_stats(module, imgsz: int) -> GraphStats:
     import torch
     from torch import nn
