@@ -59,8 +59,10 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
                     max_drop: float | None = None) -> list[StepResult]:
     """Run the schedule; returns one result per step done (the last one is the model to use)."""
     from ..train import finetune
+    from .importance import check_criterion
     from .prune import prune_checkpoint
 
+    check_criterion(cfg.criterion)  # before the baseline evaluation, not at the first step
     if steps < 1:
         raise ConfigError(f"--steps {steps} is invalid; give 1 or more")
     check_max_drop(max_drop)
