@@ -94,6 +94,10 @@ def test_iterative_schedule_resumes_and_reaches_target(small_dataset, tmp_path):
     marker = (tmp_path / "iter" / "step-1" / "step.json").read_text()
     again = prune_iterative(pt, str(small_dataset), cfg, 2, ft, tmp_path / "iter")  # resumes: nothing redone
     assert again == steps and (tmp_path / "iter" / "step-1" / "step.json").read_text() == marker
+    shutil.rmtree(tmp_path / "iter" / "step-2")  # a partial resume: step 2 is redone from step 1's result,
+    partial = prune_iterative(pt, str(small_dataset), cfg, 2, ft, tmp_path / "iter")
+    # and "GFLOPs kept" stays relative to the original model (it was reset to step 1's model before)
+    assert partial[1].gflops_kept == steps[1].gflops_kept and partial[1].params_kept == steps[1].params_kept
 
 
 def test_iterative_schedule_stops_at_the_drop_bound(small_dataset, default_model, tmp_path):
