@@ -85,8 +85,10 @@ def check_pair(student, teacher, data_names: dict[int, str], imgsz: int) -> None
     """Refuse pairs that cannot be distilled, before any work: one line naming the input and the fix."""
     from ..models import load_model
 
-    t = load_model(teacher)
-    s = load_model(student)
+    t = teacher if hasattr(teacher, "model") else load_model(teacher)  # a loaded YOLO is used as it is
+    s = student if hasattr(student, "model") else load_model(student)
+    if t is teacher:
+        teacher = getattr(t, "ckpt_path", None) or "teacher"  # a file name for the messages
     sh, th = s.model.model[-1], t.model.model[-1]
     if not hasattr(th, "stride") or not hasattr(th, "reg_max") or getattr(t, "task", "detect") != "detect":
         raise ConfigError(f"teacher '{teacher}' is not a detection model (task '{getattr(t, 'task', '?')}', head "

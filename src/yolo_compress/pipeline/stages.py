@@ -448,7 +448,7 @@ def inputs_load(recipe, ctx: Context) -> None:
     from ..models import load_model
 
     try:
-        load_model(recipe.model)
+        model = load_model(recipe.model)
     except Exception as e:
         raise keyed(e, "model")
     needs_train = any(s.kind in ("finetune", "distill") or (s.kind == "quantize" and s.config.mode in ("ptq", "qat"))
@@ -464,7 +464,7 @@ def inputs_load(recipe, ctx: Context) -> None:
         from ..distill.distill import check_pair
 
         try:  # loads, is a detector, predicts the dataset's classes, same head layout and imgsz as the student
-            check_pair(recipe.model, recipe.teacher, spec.names, recipe.imgsz)
+            check_pair(model, recipe.teacher, spec.names, recipe.imgsz)  # the model loaded above, not again
         except Exception as e:
             raise keyed(e, "teacher")
 
