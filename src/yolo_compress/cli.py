@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--target-params", type=float, help="share of parameters kept, in (0, 1)")
     p.add_argument("--criterion", default="l2", help="l1 | l2 | bn | lamp | taylor | hessian | random (default l2)")
     p.add_argument("--global", dest="global_pruning", action="store_true", help="global instead of uniform allocation")
+    p.add_argument("--allocation", default="flops",
+                   help="flops (default: uniform, or --global by importance) | latency: global by importance per ms "
+                        "saved, from an ONNX Runtime per-conv profile of the input (opt-in; BENCHMARKS.md 9)")
+    p.add_argument("--latency-table", help="--allocation latency: reuse a cost table (<out>.latency.json of a run)")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
     p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
@@ -387,7 +391,7 @@ def _run(args, console) -> int:
         return 0
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,
-                              criterion=args.criterion,
+                              criterion=args.criterion, allocation=args.allocation, latency_table=args.latency_table,
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
         from .prune.schedule import check_max_drop

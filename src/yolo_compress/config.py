@@ -177,6 +177,9 @@ class BenchConfig(_Config):
 AUTO = "auto"  # recipe value of prune target_flops / quantize backend: decided from the latency budget
 
 
+ALLOCATIONS = ("flops", "latency")
+
+
 @dataclass(frozen=True)
 class PruneConfig(_Config):
     """What to prune and how much. Give exactly one of ``ratio`` (share of channels removed per prunable
@@ -197,8 +200,20 @@ class PruneConfig(_Config):
     seed: int = 0
     data: str | None = None  # training data for gradient-based criteria (taylor)
     grad_batches: int = 8  # batches of 8 train images whose loss gradients feed the criterion
+    # "flops": the channel ratio is uniform (or global by importance with global_pruning); "latency": global
+    # ranking by importance / latency saved per channel, from a per-conv ONNX Runtime profile of the input
+    # (HALP-like; prune/latency_cost.py). Opt-in: BENCHMARKS.md section 9 has the comparison.
+    allocation: str = "flops"
+    latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
 
     def __post_init__(self):
+        if self.allocation not in ALLOCATIONS:
+            raise ConfigError(f"allocation '{self.allocation}' is unknown; choose one of: {', '.join(ALLOCATIONS)}")
+        if self.latency_table is not None and self.allocation != "latency":
+            raise ConfigError("--latency-table is used by --allocation latency only; add it or drop the table")
+        if self.allocation == "latency" and self.target_flops == AUTO:
+            raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "
+                              "drop 'allocation: latency' or give target_flops: 0.x")
         # the criterion name is checked against the registry by prune/importance.py::check_criterion (in
         # prune() and the recipe's prune check): config sits below the stages and does not import them
         if sum(v is not None for v in (self.ratio, self.target_flops, self.target_params)) != 1:

@@ -31,6 +31,7 @@ class PruneResult:
     ratio: float  # the channel ratio that was applied
     asked: str  # what the user asked, e.g. "target_flops=0.50"
     channels: dict[str, tuple[int, int]] = field(default_factory=dict)  # conv name -> (before, after) out channels
+    cost_table: object = None  # allocation latency: the per-conv CostTable the ranking used
 
     @property
     def flops_kept(self) -> float:
@@ -58,8 +59,10 @@ def _conv_channels(module: nn.Module) -> dict[str, int]:
     return {n: m.out_channels for n, m in module.named_modules() if isinstance(m, nn.Conv2d)}
 
 
-def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...]) -> nn.Module:
-    """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy."""
+def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...],
+                costs=None) -> nn.Module:
+    """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy. With a cost table
+    (``allocation: latency``) channels are ranked globally by importance per unit of cost saved."""
     import torch_pruning as tp
 
     m = copy.deepcopy(det).float()
@@ -72,8 +75,12 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
     example = torch.zeros(1, 3, cfg.imgsz, cfg.imgsz)
     criterion = CRITERIA[cfg.criterion]
     importance = criterion.make()
+    if costs is not None:
+        from .latency_cost import CostAwareImportance, bind_costs
+
+        importance = CostAwareImportance(importance, bind_costs(costs, m), cfg.max_layer_ratio, cfg.round_to)
     pruner = tp.pruner.MetaPruner(
-        m, example, importance=importance, pruning_ratio=ratio, global_pruning=cfg.global_pruning,
+        m, example, importance=importance, pruning_ratio=ratio, global_pruning=cfg.global_pruning or costs is not None,
         max_pruning_ratio=cfg.max_layer_ratio, ignored_layers=ignored, round_to=cfg.round_to,
         output_transform=_trace_outputs,
     )
@@ -194,16 +201,19 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
         raise UnsupportedError("model has no prunable layers (no convolution wider than --round-to)")
     p0, f0 = _stats(det, cfg.imgsz)
     ref_shape = _output_shape(det, cfg.imgsz)  # every pruned candidate must keep it
+    costs = _cost_table(model, cfg) if cfg.allocation == "latency" else None
     if cfg.ratio is not None:
-        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio, ref_shape), f"ratio={cfg.ratio:.2f}"
+        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio, ref_shape, costs), f"ratio={cfg.ratio:.2f}"
     elif cfg.target_flops is not None:
         ratio, pruned = _search_ratio(det, cfg, "GFLOPs", cfg.target_flops, f0, lambda m: _stats(m, cfg.imgsz)[1],
-                                      ref_shape)
+                                      ref_shape, costs)
         asked = f"target_flops={cfg.target_flops:.2f} (keep {cfg.target_flops:.0%} of GFLOPs)"
     else:
         ratio, pruned = _search_ratio(det, cfg, "params", cfg.target_params, p0, lambda m: _stats(m, cfg.imgsz)[0],
-                                      ref_shape)
+                                      ref_shape, costs)
         asked = f"target_params={cfg.target_params:.2f} (keep {cfg.target_params:.0%} of params)"
+    if costs is not None:
+        asked += f", allocation latency ({costs.source.get('runtime', 'given')} cost table)"
     p1, f1 = _stats(pruned, cfg.imgsz)
     before, after = _conv_channels(det), _conv_channels(pruned)
     channels = {n: (before[n], after[n]) for n in before if n in after and before[n] != after[n]}
@@ -214,11 +224,31 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
         out.model = pruned
     else:
         out = pruned
-    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels)
+    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels, costs)
+
+
+def _cost_table(model, cfg: PruneConfig):
+    """The per-conv cost table of the unpruned input: ``cfg.latency_table`` when given, else profiled here
+    (ONNX Runtime, 2 threads). A table made for another model or image size is refused."""
+    from ..models import torch_module
+    from .latency_cost import CostTable, measure_onnxruntime
+
+    det = torch_module(model)
+    if cfg.latency_table is None:
+        return measure_onnxruntime(model, cfg.imgsz)
+    table = CostTable.load(cfg.latency_table)
+    convs = {n: m for n, m in det.named_modules() if isinstance(m, nn.Conv2d)}
+    bad = [n for n, c in table.convs.items() if n not in convs or (convs[n].in_channels, convs[n].out_channels)
+           != (c.in_channels, c.out_channels)]
+    if bad or not table.convs or table.source.get("imgsz", cfg.imgsz) != cfg.imgsz:
+        why = f"layer '{bad[0]}' differs" if bad else f"it was made at imgsz {table.source.get('imgsz')}"
+        raise ConfigError(f"latency table '{cfg.latency_table}' was not made for this model at --imgsz {cfg.imgsz} "
+                          f"({why}); drop --latency-table to profile this one")
+    return table
 
 
 def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure,
-                  ref_shape: tuple[int, ...]) -> tuple[float, nn.Module]:
+                  ref_shape: tuple[int, ...], costs=None) -> tuple[float, nn.Module]:
     """Search the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``.
 
     GFLOPs and parameters shrink about as ``(1 - ratio)^2`` (both sides of a conv lose channels), so the
@@ -237,7 +267,7 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
         else:
             r = (lo + hi) / 2
         width = hi - lo
-        m = _prune_once(det, cfg, r, ref_shape)
+        m = _prune_once(det, cfg, r, ref_shape, costs)
         got = measure(m) / base
         if best is None or abs(got - keep) < abs(best[2] - keep):
             best = (r, m, got)
@@ -281,6 +311,8 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     model = load_model(src)
     result = prune(model, cfg)
     save_model(result.model, dest)
+    if result.cost_table is not None and cfg.latency_table is None:  # reusable: --latency-table <out>.latency.json
+        result.cost_table.save(dest.with_suffix(".latency.json"))
     check = load_model(dest).model.float().eval()
     with torch.inference_mode():
         check(torch.zeros(1, 3, cfg.imgsz, cfg.imgsz))
