@@ -13,6 +13,9 @@ Entries (run from the repo root; each command is also the resume command):
     python benchmarks/zoo.py --model yolov8s --epochs 60   # the distillation teacher: 14680 s (4.1 h) on 2 cores
     python benchmarks/zoo.py --model yolo11n               # estimate 1 h
     python benchmarks/zoo.py --model yolo11s               # estimate 2-2.5 h
+    python benchmarks/zoo.py --model yolov9t --epochs 200 --name yolov9t-garbage320-200ep  # issue 22: seed chain student
+    python benchmarks/zoo.py --model yolov9s --epochs 200 --name yolov9s-garbage320-200ep  # its teacher
+    python benchmarks/zoo.py --model yolo26n --epochs 200 --name yolo26n-garbage320-200ep
 
 The teacher is trained for 60 epochs, not 30: the 30-epoch reference student is far from converged
 (16 more epochs lift it from 0.387 to 0.432 mAP50-95), so a 30-epoch teacher would be compared with a
@@ -59,7 +62,8 @@ from typing import Any, NoReturn
 
 os.environ.setdefault("YOLO_OFFLINE", "1")  # before Ultralytics is imported: never download
 
-ZOO = {"yolov8n": "yolov8n.yaml", "yolov8s": "yolov8s.yaml", "yolo11n": "yolo11n.yaml", "yolo11s": "yolo11s.yaml"}
+ZOO = {"yolov8n": "yolov8n.yaml", "yolov8s": "yolov8s.yaml", "yolo11n": "yolo11n.yaml", "yolo11s": "yolo11s.yaml",
+       "yolov9t": "yolov9t.yaml", "yolov9s": "yolov9s.yaml", "yolo26n": "yolo26n.yaml"}
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/datasets/garbage-320/data.yaml"
 RECIPE_KEYS = ("epochs", "imgsz", "batch", "seed", "fraction")  # must match to resume a run

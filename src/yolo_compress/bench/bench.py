@@ -118,7 +118,7 @@ class BenchReport:
             f"imgsz {c.imgsz}, {c.threads or 'default'} threads, latency = network call at batch 1, "
             f"{self._schedule()}; mAP on {self.rows[0].eval.images if self.rows and self.rows[0].eval else 0} "
             f"images of '{c.data or 'none'}' (Ultralytics matching; COCO column: faster-coco-eval). "
-            f"{m.get('cpu', '')}, {m.get('cores', '')} cores, {self.date}."
+            f"{cpu_label(m)}, {m.get('cores', '')} cores, {self.date}."
         )
         if self.data_check:
             lines.append("")
@@ -152,6 +152,12 @@ class BenchReport:
         console.print(t)
 
 
+def cpu_label(m: dict) -> str:
+    """'AMD EPYC (family 25 model 17; avx2 avx512 vnni ...)': the CPU every timing is measured on."""
+    extra = "; ".join(x for x in (m.get("cpu_id", ""), " ".join(m.get("cpu_flags") or ())) if x)
+    return f"{m.get('cpu', '')}{f' ({extra})' if extra else ''}"
+
+
 def machine_info() -> dict:
     cpu = platform.processor() or ""
     try:
@@ -166,8 +172,13 @@ def machine_info() -> dict:
     import torch
     import ultralytics
 
+    from ..profile import cpu_info  # the flags that decide INT8 / BF16 speed: beside every timing
+
+    ci = cpu_info()
     return {
         "cpu": cpu,
+        "cpu_id": " ".join(f"{k} {ci[k]}" for k in ("family", "model", "implementer", "part") if k in ci),
+        "cpu_flags": sorted(k for k, v in (ci.get("flags") or {}).items() if v),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,

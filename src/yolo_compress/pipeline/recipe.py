@@ -35,7 +35,7 @@ from .stages import RECIPE_CHECKS, STAGES, Context, list_stages
 
 TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name", "device_profile")
 TARGET_KEYS = tuple(f.name for f in fields(TargetsConfig))
-RUNTIMES = ("onnxruntime", "openvino")
+RUNTIMES = ("onnxruntime", "openvino", "litert")  # each .pt stage is exported (FP32) and benched on every one
 
 
 @dataclass(frozen=True)
@@ -206,6 +206,13 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     for r in runtimes:
         if r not in RUNTIMES:
             fail(f"runtime '{r}' is unknown{_near(r, RUNTIMES)}; choose from {', '.join(RUNTIMES)}", "runtimes")
+        from ..export.formats import check_export_request
+        from .report import FMT
+
+        try:  # every .pt stage is exported for each runtime: one this machine cannot produce is refused now
+            check_export_request(FMT[r], False, False)
+        except YoloCompressError as e:
+            fail(f"runtime '{r}': {e}", "runtimes")
     targets = raw.get("targets") or {}
     if not isinstance(targets, dict):
         fail(f"'targets' must be a mapping such as {{max_map_drop: 1.5}}", "targets")
@@ -264,7 +271,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
             artifact_seen = (i + 1, kind)
         if kind == "distill" and teacher is None:
             fail("a distill stage needs 'teacher:' at the top of the recipe ('input' for self-distillation "
-                 "from the recipe's model, or a .pt path)", "stages", i)
+                 "from the recipe's model, or a .pt path), or 'run --teacher PATH'", "stages", i)
         try:
             cfg = spec.parse(opts, ctx)
         except (YoloCompressError, TypeError, ValueError) as e:

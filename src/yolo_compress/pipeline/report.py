@@ -20,7 +20,7 @@ from ..config import BenchConfig, ExportConfig
 from ..io import atomic_write_text
 from .device_report import device_section
 
-FMT = {"onnxruntime": "onnx", "openvino": "openvino"}
+FMT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}  # recipe runtime -> FP32 export format
 
 
 def _fp32_exports(pt: Path, folder: Path, runtimes, imgsz: int, threads, console=None) -> list[tuple[str, Path]]:
@@ -374,9 +374,11 @@ def write_report(run: str | Path) -> tuple[Path, Path]:
     run = Path(run)
     rows, ctx = _table(run)
     bj, recipe = ctx["bench"], ctx["recipe"]
+    from ..bench.bench import cpu_label
+
     m = bj.get("machine", {})
     foot = (f"imgsz {recipe['imgsz']}, data {recipe['data']}, {bj['config'].get('threads') or 'default'} threads, "
-            f"{m.get('cpu', '')}, {bj['date']}. Latency ratios are from one bench run; mAP by the one evaluator.")
+            f"{cpu_label(m)}, {bj['date']}. Latency ratios are from one bench run; mAP by the one evaluator.")
     targets = _targets(rows, recipe, run)
     det = json.loads((run / "detections.json").read_text()) if (run / "detections.json").exists() else None
     det_files = [run / "detections" / f for f in (det or {}).get("files", []) if (run / "detections" / f).exists()]
