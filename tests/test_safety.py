@@ -258,6 +258,15 @@ def test_prune_max_drop_out_of_range_is_one_line(value, work, val_as_train_data,
     assert not (work / "steps").exists()  # before any work
 
 
+@pytest.mark.parametrize("extra, msg", [([], "add --steps N"), (["--steps", "2", "--teacher", "nowhere.pt"], "'nowhere.pt' not found")])
+def test_prune_teacher_is_checked_before_any_step(extra, msg, work, val_as_train_data, capsys):
+    rc = main(["prune", f"{work}/m.pt", "--ratio", "0.3", "--imgsz", "64", "--data", str(val_as_train_data),
+               "--workdir", f"{work}/steps", "--out", f"{work}/p.pt", *(extra or ["--teacher", "input"])])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and msg in err[0], err
+    assert not (work / "steps").exists() and not (work / "p.pt").exists()
+
+
 def test_prune_iterative_max_drop_is_checked(tiny_pt, val_as_train_data, tmp_path):
     from yolo_compress.config import PruneConfig
     from yolo_compress.prune.schedule import prune_iterative

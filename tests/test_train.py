@@ -100,6 +100,31 @@ def test_iterative_schedule_resumes_and_reaches_target(small_dataset, tmp_path):
     assert partial[1].gflops_kept == steps[1].gflops_kept and partial[1].params_kept == steps[1].params_kept
 
 
+def test_iterative_prune_and_distill(small_dataset, tmp_path):
+    """Iterative prune + distill (issue 20 e): every step recovers by distillation from the unpruned input
+    (its trainer logs the KD loss), the schedule reaches its target, and a teacher with other classes is
+    refused before any step."""
+    from yolo_compress.errors import ConfigError
+    from yolo_compress.prune.schedule import prune_iterative
+
+    y = load_model("yolov8n.yaml", nc=3)  # untrained (the shipped model was trained at 320, these steps run at 64)
+    y.model.names = {0: "garbage", 1: "garbage_bin", 2: "overflow"}
+    model = save_model(y, tmp_path / "m.pt")
+    cfg = PruneConfig(target_flops=0.6, imgsz=64, global_pruning=True)
+    ft = FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0)
+    steps = prune_iterative(model, str(small_dataset), cfg, 2, ft, tmp_path / "kd", teacher="input")
+    assert [s.step for s in steps] == [1, 2] and abs(steps[1].gflops_kept - 0.6) <= 0.1
+    for k in (1, 2):
+        csv = tmp_path / "kd" / f"step-{k}" / "distill" / "results.csv"
+        assert "dis_loss" in csv.read_text().splitlines()[0], csv
+        assert not (tmp_path / "kd" / f"step-{k}" / "finetune").exists()
+    other = load_model("yolov8n.yaml", nc=3)  # untrained, classes class0..2: not this dataset's
+    bad = save_model(other, tmp_path / "other.pt")
+    with pytest.raises(ConfigError, match=r"teacher '.*other.pt' predicts 3 classes"):
+        prune_iterative(model, str(small_dataset), cfg, 2, ft, tmp_path / "bad", teacher=bad)
+    assert not (tmp_path / "bad" / "step-1").exists()
+
+
 def test_iterative_schedule_stops_at_the_drop_bound(small_dataset, default_model, tmp_path):
     """``max_drop`` is in mAP50-95 points: the shipped model scores ~0.08 at imgsz 96 and ~0.02 after one
     step (a drop of ~6 points, 0.06 as a fraction), so a 1-point bound stops after step 1."""

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+_DEFAULT_LOSSES = "cls_kl=1,ld=1,cwd=10"  # BENCHMARKS.md 6a/6b (DistillConfig's own default)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("student", help="student .pt (e.g. a pruned model) or model YAML")
     p.add_argument("--teacher", required=True, help="trained teacher .pt (same classes, same imgsz)")
     p.add_argument("--data", required=True, help="data YAML (train + val)")
-    p.add_argument("--loss", default="cls_kl=1,ld=1,cwd=10",
+    p.add_argument("--loss", default=_DEFAULT_LOSSES,
                    help="comma-separated name=weight; names: cls_kl cls_softmax ld box mse cwd mgd attn_mse")
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--temperature-end", type=float, help="anneal the head temperature to this value")
@@ -179,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs-per-step", type=int, default=2)
     p.add_argument("--max-drop", type=float,
                    help="iterative: stop when mAP50-95 falls more than this many points (e.g. 2: 0.40 -> 0.38)")
+    p.add_argument("--teacher", help="iterative: recover each step by distillation from this trained .pt, or 'input' "
+                                     "(the unpruned model: self-distillation) instead of a plain fine-tune")
+    p.add_argument("--loss", default=_DEFAULT_LOSSES, help=f"iterative with --teacher: KD losses (default {_DEFAULT_LOSSES})")
     p.add_argument("--workdir", default="runs/prune", help="iterative: folder for the steps (resumable)")
     p.add_argument("--out", help="output .pt (default <model>-pruned.pt beside the input)")
 
@@ -332,11 +337,7 @@ def _run(args, console) -> int:
         from .errors import ConfigError
         from .train import FinetuneConfig
 
-        try:
-            losses = tuple((k.strip(), float(v)) for k, v in (x.split("=") for x in args.loss.split(",") if x))
-        except ValueError:
-            raise ConfigError(f"--loss '{args.loss}' is not name=weight[,name=weight...], e.g. cls_kl=1,ld=1") from None
-        cfg = api.DistillConfig(losses=losses, temperature=args.temperature, temperature_end=args.temperature_end,
+        cfg = api.DistillConfig(losses=_losses(args.loss), temperature=args.temperature, temperature_end=args.temperature_end,
                                 schedule=args.schedule, warmup_epochs=args.kd_warmup)
         train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
                                workers=args.workers, seed=args.seed, **_recipe_overrides(args))
@@ -397,10 +398,13 @@ def _run(args, console) -> int:
         from .prune.schedule import check_max_drop
 
         check_max_drop(args.max_drop)
-        if args.max_drop is not None and args.steps <= 1:
-            from .errors import ConfigError
+        from .errors import ConfigError
 
+        if args.max_drop is not None and args.steps <= 1:
             raise ConfigError("--max-drop bounds the iterative schedule; add --steps N (N > 1) and --data")
+        if args.teacher and args.steps <= 1:
+            raise ConfigError("--teacher recovers each step of the iterative schedule; add --steps N (N > 1) and "
+                              "--data, or prune once and run 'yolo-compress distill PRUNED --teacher ...'")
         if args.steps > 1:
             return _prune_steps(args, cfg, console)
         result, dest = api.prune_checkpoint(args.model, cfg, args.out)
@@ -512,12 +516,22 @@ def _profile(args, console) -> int:
     return 0
 
 
+def _losses(spec: str) -> tuple[tuple[str, float], ...]:
+    from .errors import ConfigError
+
+    try:
+        return tuple((k.strip(), float(v)) for k, v in (x.split("=") for x in spec.split(",") if x))
+    except ValueError:
+        raise ConfigError(f"--loss '{spec}' is not name=weight[,name=weight...], e.g. cls_kl=1,ld=1") from None
+
+
 def _recipe_overrides(args) -> dict:
     """The training-recipe flags the user gave (None = FinetuneConfig's measured default)."""
     return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic") if getattr(args, k, None) is not None}
 
 
 def _prune_steps(args, cfg, console) -> int:
+    from .config import DistillConfig
     from .errors import ConfigError
     from .io import atomic_move, check_not_input
     from .prune.schedule import prune_iterative
@@ -528,7 +542,9 @@ def _prune_steps(args, cfg, console) -> int:
     dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
     check_not_input(dest, {"model": args.model, "data YAML": args.data})  # before hours of steps, not after
     ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
-    steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop)
+    kd = DistillConfig(losses=_losses(args.loss)) if args.teacher else None
+    steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop,
+                            teacher=args.teacher, distill_cfg=kd)
     for s in steps:
         console.print(f"step {s.step}: GFLOPs kept {s.gflops_kept:.1%}, params kept {s.params_kept:.1%}, "
                       f"mAP50-95 {s.map50_95:.4f}{'' if s.within_bound else '  (over --max-drop: stopped)'}")

@@ -1,4 +1,6 @@
-"""Iterative pruning: N steps of (prune a little, fine-tune a little), measured after each step.
+"""Iterative pruning: N steps of (prune a little, fine-tune a little), measured after each step. With a
+teacher, each step recovers by distillation instead (iterative prune + distill; ``teacher="input"``:
+self-distillation from the unpruned model).
 
 The GFLOPs (or params) target is split geometrically: each step keeps ``target ** (1 / N)`` of the
 current model, so N steps end at the target. After every step the model is evaluated on the val split
@@ -56,8 +58,13 @@ def check_max_drop(max_drop: float | None) -> None:
 
 
 def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, finetune_cfg, out_dir: str | Path,
-                    max_drop: float | None = None) -> list[StepResult]:
-    """Run the schedule; returns one result per step done (the last one is the model to use)."""
+                    max_drop: float | None = None, teacher: str | Path | None = None,
+                    distill_cfg=None) -> list[StepResult]:
+    """Run the schedule; returns one result per step done (the last one is the model to use).
+
+    ``teacher`` (a trained .pt, or ``"input"`` for the unpruned ``model`` itself) recovers every step by
+    distillation (``distill_cfg``, default :class:`~yolo_compress.config.DistillConfig`) instead of a plain
+    fine-tune: iterative prune + distill. The pair is checked (classes, head layout, imgsz) before any work."""
     from ..train import finetune
     from .importance import check_criterion
     from .prune import prune_checkpoint
@@ -66,6 +73,18 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
     if steps < 1:
         raise ConfigError(f"--steps {steps} is invalid; give 1 or more")
     check_max_drop(max_drop)
+    if teacher is not None:
+        from ..config import DistillConfig
+        from ..data import load_data
+        from ..distill.distill import check_pair
+        from ..distill.losses import check_losses
+
+        teacher = Path(model) if str(teacher) == "input" else Path(teacher)
+        if not teacher.exists():
+            raise ConfigError(f"--teacher '{teacher}' not found; give a trained .pt, or 'input' for the unpruned model")
+        distill_cfg = distill_cfg or DistillConfig()
+        check_losses(distill_cfg.losses)
+        check_pair(model, teacher, load_data(data, splits=("train", "val")).names, finetune_cfg.imgsz)
     if cfg.ratio is not None:
         per_step = replace(cfg, ratio=1 - (1 - cfg.ratio) ** (1 / steps))
     elif cfg.target_flops is not None:
@@ -91,7 +110,8 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
         sd = out / f"step-{k}"
         marker = sd / "step.json"
         fp = fingerprint(input=hash_file(current), prune=asdict(per_step), finetune=finetune_cfg.as_dict(),
-                         data=dhash, max_drop=max_drop, origin=origin, step=k)
+                         data=dhash, max_drop=max_drop, origin=origin, step=k,
+                         **({"teacher": hash_file(teacher), "distill": distill_cfg.as_dict()} if teacher else {}))
         done = json.loads(marker.read_text()) if marker.exists() else None
         if done is not None and done.pop("fingerprint", None) == fp and Path(done["model"]).exists():
             r = StepResult(**done)
@@ -114,7 +134,12 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
 
                     p0, g0 = _stats(load_model(model).model, cfg.imgsz)
                 atomic_write_text(sched, json.dumps({"fingerprint": skey, "gflops": g0, "params": p0}))
-            best = finetune(pruned, data, finetune_cfg, (sd / "finetune").resolve(), resume=True)
+            if teacher is None:
+                best = finetune(pruned, data, finetune_cfg, (sd / "finetune").resolve(), resume=True)
+            else:
+                from ..distill.distill import distill
+
+                best = distill(pruned, teacher, data, distill_cfg, finetune_cfg, (sd / "distill").resolve(), resume=True)
             m = _map(best, data, cfg.imgsz)
             r = StepResult(k, str(best), res.gflops_after / g0, res.params_after / p0, m,
                            max_drop is None or 100 * (base_map - m) <= max_drop)
