@@ -1,0 +1,178 @@
+"""Issue 20, deliverables 2-3: every recovery method on one pruned level of a converged model, same epoch
+budget, one table (mAP through the one evaluator, ONNX Runtime latency ratios from one interleaved run).
+
+Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user can run):
+
+    base   the input trained ``--epochs`` more with the fine-tune recipe (the fair baseline; no pruning)
+    a      prune (uniform L2) -> plain fine-tune                       prune + finetune
+    b      prune -> self-distillation from the input                   prune + distill --teacher input.pt
+    c      prune -> distillation from the larger teacher (--teacher)   prune + distill --teacher big.pt
+    d      group-norm sparsity training (``--sparse-epochs`` of the budget) -> prune (L2) -> fine-tune the rest
+                                                                       finetune --sparsity-mode group + prune + finetune
+    e      iterative prune + self-distill, ``--steps`` steps sharing the budget   prune --steps N --teacher input
+    f-X    prune with allocation/criterion X (lamp, taylor, l2g = global L2, lat = latency allocation) -> fine-tune
+    g      prune -> the gentle fine-tune (AdamW 5e-5, BN frozen 1 epoch, no mosaic: BENCHMARKS 2f) 
+    best   prune -> distill with ``--best`` options (e.g. "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0")
+
+Every row gets the same number of training epochs (``--epochs``; d and e split it), last-epoch weights
+(the val split is also the test split), the seed given by ``--seed`` (``--seeds 0,1,2`` for the headline rows).
+
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/recovery_methods.py \\
+        --model benchmarks/zoo/yolov8n-garbage320-200ep.pt --teacher benchmarks/zoo/yolov8s-garbage320-200ep.pt \\
+        --level 0.5 --epochs 20 --methods base,a,b,c,d,e,f-lamp,g --seeds 0
+
+Resumable: finished trainings are reused, interrupted ones continue. ``--no-bench`` trains only (a second
+call benches). Outputs: benchmarks/results/recovery-<model>-<level>-<epochs>ep/<row>-s<seed>/, bench.md,
+table.md (mean and min-max over seeds per row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+GENTLE = {"lr0": 5e-5, "bn_freeze_epochs": 1, "mosaic": 0.0}  # BENCHMARKS 2f: -0.1 pt on the unpruned input
+CRITERIA = {"lamp": dict(criterion="lamp", global_pruning=True), "taylor": dict(criterion="taylor"),
+            "l2g": dict(criterion="l2", global_pruning=True), "lat": dict(criterion="l2", allocation="latency")}
+
+
+def _pruned(model: Path, level: float, imgsz: int, out: Path, data: Path, **kw) -> Path:
+    from yolo_compress.api import PruneConfig, prune_checkpoint
+
+    dest = out / f"pruned-{'-'.join(f'{k}{v}' for k, v in sorted(kw.items())) or 'l2'}.pt"
+    if not dest.exists():
+        res, _ = prune_checkpoint(model, PruneConfig(target_flops=level, imgsz=imgsz, data=str(data), **kw), dest)
+        dest.with_suffix(".txt").write_text(res.summary() + "\n")
+    return dest
+
+
+def _distilled(student: Path, teacher: Path, data: Path, ft, run: Path) -> Path:
+    from yolo_compress.config import DistillConfig
+    from yolo_compress.distill.distill import distill
+    from yolo_compress.train import finished_run
+
+    run = run.resolve()
+    if not finished_run(run, ft.epochs):
+        distill(student, teacher, data, DistillConfig(), ft, run, resume=(run / "weights" / "last.pt").exists())
+    return run / "weights" / "last.pt"
+
+
+def train_row(row: str, seed: int, a) -> Path:
+    """The last-epoch checkpoint of one row (trained here unless already finished)."""
+    from _common import trained
+    from yolo_compress.train import FinetuneConfig
+
+    E = a.epochs
+    ft = FinetuneConfig(epochs=E, imgsz=a.imgsz, batch=16, workers=2, seed=seed)
+    run = a.out / f"{row}-s{seed}"
+    if row == "base":
+        return trained(a.model, a.data, ft, run)
+    if row == "d":  # sparsity first (part of the budget), then prune, then the rest of the budget
+        S = a.sparse_epochs
+        sparse = trained(a.model, a.data, FinetuneConfig(**{**ft.as_dict(), "epochs": S, "sparsity": a.sparsity,
+                                                            "sparsity_mode": "group"}), run / "sparse")
+        p = _pruned(sparse, a.level, a.imgsz, run, a.data)
+        return trained(p, a.data, FinetuneConfig(**{**ft.as_dict(), "epochs": E - S}), run / "ft")
+    if row == "e":
+        from yolo_compress.api import PruneConfig
+        from yolo_compress.prune.schedule import prune_iterative
+
+        per = FinetuneConfig(**{**ft.as_dict(), "epochs": E // a.steps})
+        steps = prune_iterative(a.model, str(a.data), PruneConfig(target_flops=a.level, imgsz=a.imgsz), a.steps, per,
+                                run, teacher="input")
+        return Path(steps[-1].model).parent / "last.pt"
+    if row.startswith("f-"):
+        p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, **CRITERIA[row[2:]])
+        return trained(p, a.data, ft, run)
+    p = _pruned(a.model, a.level, a.imgsz, a.out, a.data)
+    if row == "a":
+        return trained(p, a.data, ft, run)
+    if row == "g":
+        return trained(p, a.data, FinetuneConfig(**{**ft.as_dict(), **GENTLE}), run)
+    if row == "b":
+        return _distilled(p, a.model, a.data, ft, run)
+    if row == "c":
+        if not a.teacher:
+            sys.exit("recovery_methods: row c needs --teacher (the larger model)")
+        return _distilled(p, a.teacher, a.data, ft, run)
+    if row == "best":
+        opts = dict(kv.split("=", 1) for kv in a.best.split(",") if kv)
+        teacher = {"big": a.teacher, "input": a.model}[opts.pop("teacher", "input")]
+        over = {k: (float(v) if k != "bn_freeze_epochs" else int(v)) for k, v in opts.items()}
+        return _distilled(p, teacher, a.data, FinetuneConfig(**{**ft.as_dict(), **over}), run)
+    sys.exit(f"recovery_methods: unknown row {row!r}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, required=True, help="the converged input .pt")
+    ap.add_argument("--teacher", type=Path, help="the larger converged teacher .pt (row c, best)")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared/datasets/garbage-320/data.yaml")
+    ap.add_argument("--level", type=float, default=0.5, help="GFLOPs kept")
+    ap.add_argument("--epochs", type=int, default=20, help="training epochs of every row")
+    ap.add_argument("--methods", default="base,a,b,c,d,e,f-lamp,g")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--sparse-epochs", type=int, default=5, help="row d: epochs of sparsity training in the budget")
+    ap.add_argument("--sparsity", type=float, default=5e-4, help="row d: regularisation strength")
+    ap.add_argument("--steps", type=int, default=2, help="row e: prune + distill steps sharing the budget")
+    ap.add_argument("--best", default="teacher=input", help="row best: distill options, e.g. teacher=big,lr0=5e-5")
+    ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--out", type=Path)
+    a = ap.parse_args()
+    for p in (a.model, a.data, *( [a.teacher] if a.teacher else [])):
+        if not p.exists():
+            sys.exit(f"recovery_methods: '{p}' not found")
+    a.model, a.data = a.model.resolve(), a.data.resolve()
+    a.teacher = a.teacher.resolve() if a.teacher else None
+    a.out = a.out or REPO / f"benchmarks/results/recovery-{a.model.stem}-{a.level:.2f}-{a.epochs}ep"
+    a.out.mkdir(parents=True, exist_ok=True)
+    methods, seeds = [m for m in a.methods.split(",") if m], [int(s) for s in a.seeds.split(",")]
+    rows = [(a.model, "input", "input")]
+    for s in seeds:
+        for m in methods:
+            print(f"== row {m} seed {s}", flush=True)
+            rows.append((train_row(m, s, a), f"{m} s{s}", m))
+    (a.out / "rows.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
+    if a.no_bench:
+        return
+    from _common import bench_rows
+
+    rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz)
+    (a.out / "table.md").write_text(table(rep, rows, a))
+    print((a.out / "table.md").read_text())
+
+
+def table(rep, rows, a) -> str:
+    from yolo_compress.bench.bench import cpu_label
+
+    by: dict[str, list] = {}
+    for r, (_, _, g) in zip(rep.rows, rows):
+        by.setdefault(g, []).append(r)
+    inp = by["input"][0]
+    out = ["| row | GFLOPs | params M | ORT latency vs input | mAP50-95 mean | min-max | seeds | vs input (pt) | "
+           "vs input + same epochs (pt) |", "|---|---|---|---|---|---|---|---|---|"]
+    base = statistics.mean(r.eval.map50_95 for r in by["base"]) if "base" in by else None
+    for g, rs in by.items():
+        m = [r.eval.map50_95 for r in rs]
+        lat = statistics.mean(inp.timing.p50_ms and r.timing.p50_ms / inp.timing.p50_ms for r in rs)
+        mean = statistics.mean(m)
+        out.append(f"| {g} | {rs[0].gflops:.3f} | {rs[0].params_m:.3f} | {lat:.2f}x | {mean:.4f} | "
+                   f"{min(m):.4f}-{max(m):.4f} | {len(m)} | {100 * (mean - inp.eval.map50_95):+.2f} | "
+                   f"{'' if base is None else f'{100 * (mean - base):+.2f}'} |")
+    out += ["", f"{a.model.name} pruned to {a.level:.0%} of its GFLOPs, {a.epochs} training epochs per row, "
+                f"last-epoch weights, {a.data} val ({inp.eval.images} images); latency: ONNX Runtime FP32, one "
+                f"interleaved bench run on {cpu_label(rep.machine)}, {rep.date}."]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
