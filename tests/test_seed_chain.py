@@ -87,3 +87,12 @@ def test_seed_chain_end_to_end_on_yolov9(pair, val_as_train_data, tmp_path):
         ("00-input", "onnxruntime"), ("01-distill", "onnxruntime"), ("02-reparam", "onnxruntime"),
         ("03-quantize", "litert")]
     assert "03-quantize" in (run / "report.md").read_text()
+
+
+def test_run_help_names_every_builtin_recipe():
+    from yolo_compress.cli import build_parser
+    from yolo_compress.pipeline.recipe import list_builtin
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    text = next(a.help for a in run._actions if a.dest == "recipe")
+    assert all(name in text for name in list_builtin() if name != "demo"), text

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a recipe (stages in order, one folder each, resumable) and write the report")
     _add_common(p)
-    p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, int8-only, prune-only")
+    p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, edge-cpu-budget, int8-only, prune-only, yolov9-seed")
     p.add_argument("--out", help="run folder (default runs/<name>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: finished stages whose inputs and "
                    "config are unchanged are kept, the others redone")
