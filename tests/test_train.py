@@ -111,7 +111,7 @@ def test_iterative_prune_and_distill(small_dataset, tmp_path):
     y.model.names = {0: "garbage", 1: "garbage_bin", 2: "overflow"}
     model = save_model(y, tmp_path / "m.pt")
     cfg = PruneConfig(target_flops=0.6, imgsz=64, global_pruning=True)
-    ft = FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0)
+    ft = FinetuneConfig(epochs=1, imgsz=64, batch=16, workers=0, fraction=0.5)
     steps = prune_iterative(model, str(small_dataset), cfg, 2, ft, tmp_path / "kd", teacher="input")
     assert [s.step for s in steps] == [1, 2] and abs(steps[1].gflops_kept - 0.6) <= 0.1
     for k in (1, 2):
