@@ -32,9 +32,19 @@ def curve(run: Path) -> dict:
         return {"epochs": len(m), "verdict": f"too short: {len(m)} epochs <= {WINDOW}"}
     before = max(m[:-WINDOW])
     gain = 100 * (m[-1] - before)
-    return {"epochs": len(m), "final": m[-1], "best_before_last_window": before, "window": WINDOW,
+    planned = _planned_epochs(run)
+    unfinished = f" (unfinished: {len(m)} of {planned} epochs, not a verdict)" if planned and len(m) < planned else ""
+    return {"epochs": len(m), "planned_epochs": planned, "finished": not unfinished, "final": m[-1], "best_before_last_window": before, "window": WINDOW,
             "gain_pt": round(gain, 2), "passed": gain < CURVE_BAR,
-            "verdict": f"last {WINDOW} epochs add {gain:+.2f} pt ({'<' if gain < CURVE_BAR else '>='} {CURVE_BAR})"}
+            "verdict": f"last {WINDOW} epochs add {gain:+.2f} pt ({'<' if gain < CURVE_BAR else '>='} {CURVE_BAR})"
+                       f"{unfinished}"}
+
+
+def _planned_epochs(run: Path) -> int | None:
+    import yaml
+
+    args = run / "args.yaml"
+    return int(yaml.safe_load(args.read_text()).get("epochs")) if args.exists() else None
 
 
 def main() -> None:

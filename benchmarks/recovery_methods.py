@@ -106,6 +106,8 @@ def train_row(row: str, seed: int, a) -> Path:
     if row == "best":
         opts = dict(kv.split("=", 1) for kv in a.best.split(",") if kv)
         teacher = {"big": a.teacher, "input": a.model}[opts.pop("teacher", "input")]
+        if teacher is None:
+            sys.exit("recovery_methods: --best teacher=big needs --teacher (the larger model)")
         over = {k: (float(v) if k != "bn_freeze_epochs" else int(v)) for k, v in opts.items()}
         return _distilled(p, teacher, a.data, FinetuneConfig(**{**ft.as_dict(), **over}), run)
     sys.exit(f"recovery_methods: unknown row {row!r}")
@@ -163,7 +165,7 @@ def table(rep, rows, a) -> str:
     base = statistics.mean(r.eval.map50_95 for r in by["base"]) if "base" in by else None
     for g, rs in by.items():
         m = [r.eval.map50_95 for r in rs]
-        lat = statistics.mean(inp.timing.p50_ms and r.timing.p50_ms / inp.timing.p50_ms for r in rs)
+        lat = statistics.mean(r.timing.p50_ms / inp.timing.p50_ms for r in rs)
         mean = statistics.mean(m)
         out.append(f"| {g} | {rs[0].gflops:.3f} | {rs[0].params_m:.3f} | {lat:.2f}x | {mean:.4f} | "
                    f"{min(m):.4f}-{max(m):.4f} | {len(m)} | {100 * (mean - inp.eval.map50_95):+.2f} | "

@@ -540,7 +540,8 @@ def _prune_steps(args, cfg, console) -> int:
     if not args.data:
         raise ConfigError("--steps needs --data DATA.yaml (each step fine-tunes and evaluates)")
     dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
-    check_not_input(dest, {"model": args.model, "data YAML": args.data})  # before hours of steps, not after
+    check_not_input(dest, {"model": args.model, "data YAML": args.data,  # before hours of steps, not after
+                           "teacher": args.teacher if args.teacher not in (None, "input") else None})
     ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
     kd = DistillConfig(losses=_losses(args.loss)) if args.teacher else None
     steps = prune_iterative(args.model, args.data, cfg, args.steps, ft, args.workdir, args.max_drop,

@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import ConfigError, InputError, UnsupportedError
+from .runtime.runtimes import EXPORT_FORMAT as FORMAT  # the one runtime -> FP32 format map
 
 PROFILE_KIND = "yolo-compress device profile"
 MANIFEST_KIND = "yolo-compress profile candidates"
@@ -52,7 +53,6 @@ REFERENCE = (1.0, "onnxruntime", "fp32")  # the input, as the bench and the reci
 RUNTIME_MODULE = {"onnxruntime": "onnxruntime", "openvino": "openvino", "litert": "ai_edge_litert"}
 RUNTIME_DIST = {"onnxruntime": ("onnxruntime", "onnxruntime-openvino", "onnxruntime-gpu"), "openvino": ("openvino",),
                 "litert": ("ai-edge-litert", "ai-edge-litert-nightly")}
-FORMAT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}
 Log = Callable[[str], None]
 
 

@@ -153,8 +153,9 @@ class FinetuneConfig(_Config):
     warmup_epochs: float = 1.0
     # Ultralytics warms biases up from lr 0.1: meant for training from scratch; recovery starts biases from 0
     # like the weights. What else moves a *trained* model in a fine-tune's first epoch (lr0, BN statistics,
-    # mosaic re-opened) is measured in BENCHMARKS.md 2f: lr0 0.002 with mosaic costs it 20 points; the
-    # defaults stay tuned for pruned models until the gentle settings are measured on those too.
+    # mosaic re-opened) is measured in BENCHMARKS.md 2f: lr0 0.002 with mosaic costs it 20 points. The gentle
+    # settings that keep it (lr0 5e-5, BN frozen 1 epoch, no mosaic) starve a pruned model (0.23 vs 0.35 after 8
+    # epochs, 2f), so these defaults stay the recovery recipe; the gentle ones are flags for intact models.
     warmup_bias_lr: float = 0.0
     workers: int = 2
     device: str = "cpu"

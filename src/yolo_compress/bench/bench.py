@@ -159,24 +159,16 @@ def cpu_label(m: dict) -> str:
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import onnxruntime
     import openvino
     import torch
     import ultralytics
 
-    from ..profile import cpu_info  # the flags that decide INT8 / BF16 speed: beside every timing
+    from ..profile import cpu_info  # model name, family/model and the flags that decide INT8 / BF16 speed
 
     ci = cpu_info()
     return {
-        "cpu": cpu,
+        "cpu": ci["cpu"],
         "cpu_id": " ".join(f"{k} {ci[k]}" for k in ("family", "model", "implementer", "part") if k in ci),
         "cpu_flags": sorted(k for k, v in (ci.get("flags") or {}).items() if v),
         "cores": os.cpu_count(),

@@ -203,12 +203,12 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         runtimes = [runtimes]
     if not isinstance(runtimes, list):
         fail(f"'runtimes' is {runtimes!r}; expected a list such as [onnxruntime, openvino]", "runtimes")
+    from ..export.formats import check_export_request
+    from ..runtime.runtimes import EXPORT_FORMAT as FMT
+
     for r in runtimes:
         if r not in RUNTIMES:
             fail(f"runtime '{r}' is unknown{_near(r, RUNTIMES)}; choose from {', '.join(RUNTIMES)}", "runtimes")
-        from ..export.formats import check_export_request
-        from .report import FMT
-
         try:  # every .pt stage is exported for each runtime: one this machine cannot produce is refused now
             check_export_request(FMT[r], False, False)
         except YoloCompressError as e:

@@ -20,7 +20,7 @@ from ..config import BenchConfig, ExportConfig
 from ..io import atomic_write_text
 from .device_report import device_section
 
-FMT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}  # recipe runtime -> FP32 export format
+from ..runtime.runtimes import EXPORT_FORMAT as FMT  # recipe runtime -> FP32 export format
 
 
 def _fp32_exports(pt: Path, folder: Path, runtimes, imgsz: int, threads, console=None) -> list[tuple[str, Path]]:

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 from ..config import ExportConfig, ParityConfig, QuantConfig
 from ..errors import InputError, UnsupportedError
 from ..runtime.artifact import Artifact
+from ..runtime.runtimes import EXPORT_FORMAT as FP32_FORMAT  # the one runtime -> FP32 format map
 
 LOG = logging.getLogger("yolo_compress")
 SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_int8_openvino_model",
@@ -28,7 +29,6 @@ SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_i
           ("openvino", "fp16"): "_fp16_openvino_model", ("litert", "ptq"): "_int8.tflite",
           ("litert", "dynamic"): "_dynint8.tflite", ("litert", "fp16"): "_fp16.tflite",
           ("litert", "qat"): "_qat_int8.tflite"}
-FP32_FORMAT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}
 
 
 @dataclass

@@ -23,6 +23,8 @@ CAN_RUN = {
     "openvino": {"openvino", "onnx"},
     "litert": {"tflite"},
 }
+# the FP32 export format each deployment runtime is given (recipes' runtimes, quantize's backends, profile)
+EXPORT_FORMAT = {"onnxruntime": "onnx", "openvino": "openvino", "litert": "tflite"}
 DEFAULT_RUNTIME = {"pytorch": "torch", "torchscript": "torch", "onnx": "onnxruntime", "openvino": "openvino",
                    "tflite": "litert"}
 
