@@ -284,3 +284,21 @@ def test_quantize_max_drop_is_points():
     for bad in (-1.0, 100.0):
         with pytest.raises(ConfigError, match="mAP50-95 points"):
             QuantConfig(max_drop=bad, data="d.yaml")
+
+
+def test_default_outputs_never_land_in_the_installed_package(tmp_path, monkeypatch):
+    """Without --out an output goes beside its input, except for the built-in model: exporting or pruning it
+    must not write into the package folder (site-packages), so those outputs go to the working directory."""
+    from yolo_compress.config import QuantConfig
+    from yolo_compress.export.exporter import default_output as export_out
+    from yolo_compress.io import beside
+    from yolo_compress.quant.quantize import default_output as quant_out
+    from yolo_compress.shipped import DEFAULT_MODEL
+
+    monkeypatch.chdir(tmp_path)
+    assert beside(DEFAULT_MODEL, "m-pruned.pt") == tmp_path / "m-pruned.pt"
+    assert export_out(DEFAULT_MODEL, "onnx") == tmp_path / f"{DEFAULT_MODEL.stem}.onnx"
+    assert quant_out(DEFAULT_MODEL, QuantConfig(mode="fp16")).parent == tmp_path
+    mine = tmp_path / "models" / "m.pt"
+    assert beside(mine, "m-fused.pt") == mine.with_name("m-fused.pt")
+    assert export_out(mine, "onnx") == mine.with_suffix(".onnx")

@@ -472,11 +472,11 @@ def _profile(args, console) -> int:
             raise ConfigError("--choose PROFILE takes only a budget: --max-latency-ms X or --max-latency-ratio R")
         d = prof.choose(args.choose, budget)
         console.print(d.summary(), highlight=False, markup=False)
-        target = Path(args.out) if args.out else Path(args.choose).with_name(f"{Path(args.choose).stem}-choice.json")
+        from .io import atomic_write_text, beside
+
+        target = Path(args.out) if args.out else beside(Path(args.choose), f"{Path(args.choose).stem}-choice.json")
         if target.suffix != ".json":
             raise InputError(f"--out '{target}' must end in .json (the decision)")
-        from .io import atomic_write_text
-
         atomic_write_text(target, json.dumps(d.as_dict(), indent=2))
         console.print(f"decision: {target}; plot: {prof.plot_profile(args.choose, target.with_suffix('.png'), budget, d)}",
                       highlight=False)
@@ -533,13 +533,13 @@ def _recipe_overrides(args) -> dict:
 def _prune_steps(args, cfg, console) -> int:
     from .config import DistillConfig
     from .errors import ConfigError
-    from .io import atomic_move, check_not_input
+    from .io import atomic_copy, beside, check_not_input
     from .prune.schedule import prune_iterative
     from .train import FinetuneConfig
 
     if not args.data:
         raise ConfigError("--steps needs --data DATA.yaml (each step fine-tunes and evaluates)")
-    dest = Path(args.out) if args.out else Path(args.model).with_name(f"{Path(args.model).stem}-pruned.pt")
+    dest = Path(args.out) if args.out else beside(Path(args.model), f"{Path(args.model).stem}-pruned.pt")
     check_not_input(dest, {"model": args.model, "data YAML": args.data,  # before hours of steps, not after
                            "teacher": args.teacher if args.teacher not in (None, "input") else None})
     ft = FinetuneConfig(epochs=args.epochs_per_step, imgsz=args.imgsz, seed=args.seed)
@@ -553,7 +553,7 @@ def _prune_steps(args, cfg, console) -> int:
     if not good:
         raise ConfigError(f"no step stayed within --max-drop {args.max_drop}; see {args.workdir}")
     src = Path(good[-1].model)
-    atomic_move(src, dest)
+    atomic_copy(src, dest)
     console.print(f"saved {dest} (step {good[-1].step})")
     return 0
 

@@ -44,8 +44,23 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return path
 
 
-def atomic_move(src: Path, dst: Path) -> Path:
-    """Move a finished file or folder into place, replacing ``dst`` only once ``src`` is complete."""
+def beside(src: Path, name: str) -> Path:
+    """The default output ``name`` for an input ``src``: next to it, unless ``src`` is a file shipped inside the
+    installed package (the built-in model) or its folder is not writable; then in the working directory, so an
+    output never lands in ``site-packages`` or fails on a read-only dataset mount."""
+    src = Path(src)
+    try:  # the package's own folder (shipped.ASSETS sits in it; io may not import the layer above it)
+        shipped = src.resolve().is_relative_to(Path(__file__).resolve().parent)
+    except OSError:
+        shipped = False
+    if shipped or (src.parent.is_dir() and not os.access(src.parent, os.W_OK)):
+        return Path.cwd() / name
+    return src.with_name(name)
+
+
+def atomic_copy(src: Path, dst: Path) -> Path:
+    """Copy a finished file or folder into place, replacing ``dst`` only once the copy is complete; ``src`` stays
+    (a resumable run's step folder still points at it)."""
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():

@@ -279,7 +279,7 @@ def build_candidates(model: str | os.PathLike, imgsz: int, workdir: str | os.Pat
     ``workdir`` (replaced atomically once complete), with ``manifest.json`` and the timing input
     ``input.npy``. The level-1.0 ONNX Runtime FP32 reference is always built. Returns the manifest path."""
     from .config import PruneConfig
-    from .io import atomic_move, atomic_write_text
+    from .io import atomic_copy, atomic_write_text
     from .models import load_model, save_model
     from .runtime.graphstats import model_info
     from .prune import prune
@@ -355,7 +355,7 @@ def build_candidates(model: str | os.PathLike, imgsz: int, workdir: str | os.Pat
             "reference": candidate_name(*REFERENCE), "levels": level_rows, "candidates": cands,
         }
         atomic_write_text(stage / "manifest.json", json.dumps(manifest, indent=2))
-        atomic_move(stage, wd)  # an earlier candidates folder is replaced only now, complete
+        atomic_copy(stage, wd)  # an earlier candidates folder is replaced only now, complete
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

@@ -91,11 +91,11 @@ def reparam(model, imgsz: int = 640, images: Sequence[np.ndarray] | None = None,
 def reparam_checkpoint(src: str | os.PathLike, out: str | os.PathLike | None = None, imgsz: int = 640,
                        tolerance: float = 1e-4) -> tuple[ReparamResult, Path]:
     """Fuse a checkpoint into ``out`` (never over the input); refuses to save a fusion that is not exact."""
-    from .io import check_not_input
+    from .io import beside, check_not_input
     from .models import save_model
 
     src = Path(src)
-    dest = Path(out) if out else src.with_name(f"{src.stem}-fused.pt")
+    dest = Path(out) if out else beside(src, f"{src.stem}-fused.pt")
     check_not_input(dest, {"model": src})
     res = reparam(src, imgsz, tolerance=tolerance)
     if not res.passed:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import ExportConfig, ParityConfig
 from ..errors import InputError, ParityError, UnsupportedError
-from ..io import atomic_move, check_not_input
+from ..io import atomic_copy, beside, check_not_input
 from ..models import load_model, save_model
 from ..runtime.artifact import Artifact, inspect_artifact
 from .formats import check_export_request
@@ -37,9 +37,7 @@ def default_output(model_path: Path, fmt: str) -> Path:
 
     f = get_format(fmt)
     stem = model_path.stem
-    if f.suffix.startswith("_"):
-        return model_path.parent / f"{stem}{f.suffix}"
-    return model_path.with_suffix(f.suffix)
+    return beside(model_path, f"{stem}{f.suffix}")
 
 
 def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
@@ -105,11 +103,11 @@ def publish(produced: Path, dest: Path, pt: Path, src: Path, imgsz: int, check: 
     if report is not None and not report.passed:
         failed = dest.with_name(f"{dest.stem}.parity-failed{dest.suffix}")
         report = replace(report, artifact=str(failed), reference=str(src))
-        atomic_move(produced, failed)
+        atomic_copy(produced, failed)
         write_report(report, _report_path(failed))
         raise ParityError(f"'{failed}' {report.summary()}", report)
     try:
-        atomic_move(produced, dest)
+        atomic_copy(produced, dest)
     except OSError as e:
         raise InputError(f"cannot write '{dest}' ({e.strerror}); pass --out PATH somewhere writable") from None
     if report is not None:

@@ -299,12 +299,12 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     from pathlib import Path
 
     from ..errors import InputError
-    from ..io import check_not_input
+    from ..io import beside, check_not_input
     from ..models import load_model, save_model
 
     check_criterion(cfg.criterion)
     src_p = Path(src)
-    dest = Path(out) if out else src_p.with_name(f"{src_p.stem}-pruned.pt")
+    dest = Path(out) if out else beside(src_p, f"{src_p.stem}-pruned.pt")
     if dest.suffix != ".pt":
         raise InputError(f"--out '{dest}' must end in .pt (a pruned model is saved as an Ultralytics checkpoint)")
     check_not_input(dest, {"model": src_p})

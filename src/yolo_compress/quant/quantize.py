@@ -83,7 +83,9 @@ def _check_backend(cfg: QuantConfig) -> None:
 
 
 def default_output(model: Path, cfg: QuantConfig) -> Path:
-    return model.parent / f"{model.stem}{SUFFIX[(cfg.backend, cfg.mode)]}"
+    from ..io import beside
+
+    return beside(model, f"{model.stem}{SUFFIX[(cfg.backend, cfg.mode)]}")
 
 
 def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLike | None = None,
