@@ -32,7 +32,8 @@ changes): the YOLOv8s teacher runs at 4.3-4.6 s per batch-16 step on 2 cores ins
 
 Outputs, under --out (default benchmarks/zoo/):
     <model>-garbage320/          Ultralytics run folder (weights/last.pt, results.csv): scratch
-    <model>-garbage320.pt        copy of the run's best.pt
+    <model>-garbage320.pt        copy of the run's last.pt (the last epoch: the val split is our test split, so
+                                 picking the best epoch on it would flatter the reference; issue 20)
     <model>-garbage320.json      command, recipe, versions, wall time, final val metrics
 
 Commit each .pt and .json as soon as its run finishes; do not wait for the whole zoo.
@@ -197,10 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zoo: restored {run}/weights/last.pt from the committed snapshot {snap}")
     t0 = time.time()
     train(args, data, run)
-    best, rows = run / "weights/best.pt", read_results(run)
-    if not best.exists() or max((r["epoch"] for r in rows), default=0) < args.epochs:
-        die(f"{run} did not finish {args.epochs} epochs (no best.pt or short results.csv); use --force")
-    write_atomic(weights, src=best)
+    last, rows = run / "weights/last.pt", read_results(run)
+    if not last.exists() or max((r["epoch"] for r in rows), default=0) < args.epochs:
+        die(f"{run} did not finish {args.epochs} epochs (no last.pt or short results.csv); use --force")
+    write_atomic(weights, src=last)
 
     import torch
     import ultralytics
@@ -228,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "this_invocation_s": round(time.time() - t0, 1),
         "val": {"precision": m.box.mp, "recall": m.box.mr, "mAP50": m.box.map50, "mAP50-95": m.box.map},
         "weights": weights.name,
+        "weights_epoch": "last",
         "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
