@@ -1,0 +1,78 @@
+"""Make a finished, converged zoo model the built-in default (issue 20, deliverable 1).
+
+    .venv/bin/python benchmarks/ship_default.py benchmarks/zoo/yolov8n-garbage320-200ep
+
+Checks, before anything is written: the zoo run finished (its .json exists; weights = the last epoch),
+``benchmarks/converged.py --extra 20`` was run on it (its verdicts are copied, pass or fail: a failed test
+is stated, never hidden), the checkpoint loads through our safe loader as a 3-class detector with the
+shipped dataset's class names. Then copies the weights to ``src/yolo_compress/assets/<name>.pt`` and writes
+``<name>.json`` beside it (source hash, training record, convergence verdicts). Switching
+``shipped.DEFAULT_MODEL`` and the ATTRIBUTION paragraph are a reviewed edit, not done here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ASSETS = REPO / "src" / "yolo_compress" / "assets"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="the zoo run folder (benchmarks/zoo/<name>)")
+    a = ap.parse_args()
+    run = a.run
+    record_p, weights = run.with_suffix(".json"), run.with_suffix(".pt")
+    conv_p = run / "converged.json"
+    for p, why in [(record_p, "the zoo run has not finished"), (weights, "the zoo run has not finished"),
+                   (conv_p, f"run benchmarks/converged.py {run} --extra 20 first")]:
+        if not p.exists():
+            sys.exit(f"ship_default: '{p}' not found: {why}")
+    record, conv = json.loads(record_p.read_text()), json.loads(conv_p.read_text())
+    if record.get("weights_epoch") != "last":
+        sys.exit(f"ship_default: {record_p} has no weights_epoch 'last' (an older zoo.py copied best.pt); re-run zoo.py")
+    if "extra" not in conv:
+        sys.exit(f"ship_default: {conv_p} has no extra-epochs test; run converged.py {run} --extra 20")
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if sha != record["weights_sha256"]:
+        sys.exit(f"ship_default: {weights} does not match the sha256 in {record_p}")
+
+    sys.path.insert(0, str(REPO / "src"))
+    from yolo_compress.data import load_data
+    from yolo_compress.models import load_model
+    from yolo_compress.shipped import DEFAULT_DATA
+
+    y = load_model(weights)
+    shipped = load_data(DEFAULT_DATA).names
+    names = [shipped[i] for i in sorted(shipped)]
+    got = [y.names[i] for i in sorted(y.names)]
+    if got != names:
+        sys.exit(f"ship_default: {weights} has classes {got}, the shipped images {names}")
+    dest = ASSETS / weights.name
+    shutil.copyfile(weights, dest.with_suffix(".part"))
+    dest.with_suffix(".part").replace(dest)
+    prov = {
+        "file": dest.name,
+        "sha256": sha,
+        "source": str(weights.relative_to(REPO)),
+        "training": {k: record[k] for k in ("command", "cfg", "epochs", "imgsz", "batch", "seed", "ultralytics",
+                                            "torch", "train_wall_s", "train_sessions", "finished", "val",
+                                            "weights_epoch") if k in record},
+        "converged": conv,
+        "shipped_with": "benchmarks/ship_default.py",
+    }
+    dest.with_suffix(".json").write_text(json.dumps(prov, indent=2) + "\n")
+    c, e = conv["curve"], conv["extra"]
+    print(f"ship_default: {dest} (sha256 {sha[:12]}), val mAP50-95 {record['val']['mAP50-95']:.4f}; "
+          f"curve: {c['verdict']}; +{e['epochs']} ep: {e['gain_pt']:+.2f} pt ({'pass' if e['passed'] else 'FAIL'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
