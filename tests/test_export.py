@@ -95,7 +95,7 @@ def test_parity_detects_corrupted_weights_api(tiny_pt, tiny_onnx, tmp_path):
     good = verify(tiny_onnx, tiny_pt)
     broken = verify(bad, tiny_pt)
     assert good.passed and not broken.passed
-    assert broken.match_share < 0.5 and broken.max_abs_diff > 1
+    assert broken.match_share < 0.5 and broken.score_share < 0.5 and broken.max_abs_diff > 1
 
 
 def test_parity_cli_fails_loudly_on_corrupted_artifact(tiny_pt, tiny_onnx, tmp_path):

@@ -121,9 +121,9 @@ class ExportConfig(_Config):
 @dataclass(frozen=True)
 class ParityConfig(_Config):
     images: int = 8  # how many images both models see
-    top_k: int = 50  # reference detections per image that must be matched
+    top_k: int = 50  # reference detections per image to match (each weighted by its score)
     iou: float = 0.9  # a match: same class and IoU above this
-    min_match: float | None = None  # required share of matched detections; None = by precision
+    min_match: float | None = None  # required score-weighted share of matched detections; None = by precision
     max_abs_diff: float | None = None  # allowed max |artifact - torch| on the raw output; None = by precision
 
     # per-precision defaults (FP16 moves box coordinates by a few hundredths of a pixel; INT8 by more)
