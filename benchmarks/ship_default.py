@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/ship_default.py benchmarks/zoo/yolov8n-garbage320-200ep
 
-Checks, before anything is written: the zoo run finished (its .json exists; weights = the last epoch),
-``benchmarks/converged.py --extra 20`` was run on it (its verdicts are copied, pass or fail: a failed test
-is stated, never hidden), the checkpoint loads through our safe loader as a 3-class detector with the
+Checks, before anything is written: the zoo run finished (its .json exists; weights = the last epoch), the
+checkpoint loads through our safe loader as a 3-class detector with the
 shipped dataset's class names. Then copies the weights to ``src/yolo_compress/assets/<name>.pt`` and writes
-``<name>.json`` beside it (source hash, training record, convergence verdicts). Switching
+``<name>.json`` beside it (source hash, training record, and the verdicts of ``benchmarks/converged.py``,
+pass or fail; a test not run yet is recorded as such: run this again after ``converged.py --extra 20``). Switching
 ``shipped.DEFAULT_MODEL`` and the ATTRIBUTION paragraph are a reviewed edit, not done here.
 """
 
@@ -27,23 +27,28 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="the zoo run folder (benchmarks/zoo/<name>)")
     a = ap.parse_args()
+    sys.path[:0] = [str(REPO / "src"), str(REPO / "benchmarks")]
     run = a.run
     record_p, weights = run.with_suffix(".json"), run.with_suffix(".pt")
     conv_p = run / "converged.json"
-    for p, why in [(record_p, "the zoo run has not finished"), (weights, "the zoo run has not finished"),
-                   (conv_p, f"run benchmarks/converged.py {run} --extra 20 first")]:
+    for p in (record_p, weights):
         if not p.exists():
-            sys.exit(f"ship_default: '{p}' not found: {why}")
-    record, conv = json.loads(record_p.read_text()), json.loads(conv_p.read_text())
+            sys.exit(f"ship_default: '{p}' not found: the zoo run has not finished")
+    record = json.loads(record_p.read_text())
     if record.get("weights_epoch") != "last":
         sys.exit(f"ship_default: {record_p} has no weights_epoch 'last' (an older zoo.py copied best.pt); re-run zoo.py")
-    if "extra" not in conv:
-        sys.exit(f"ship_default: {conv_p} has no extra-epochs test; run converged.py {run} --extra 20")
+    if conv_p.exists() and "extra" in json.loads(conv_p.read_text()):
+        conv = json.loads(conv_p.read_text())
+    else:  # shipped before its 20-epoch test ends (it takes ~25 min of 2 cores): say so, re-run this after it
+        from converged import curve
+
+        conv = {"curve": curve(run), "extra": None}
+        print(f"ship_default: the 20-extra-epoch test has not run; provenance says so. After "
+              f"`benchmarks/converged.py {run} --extra 20`, run this again")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     if sha != record["weights_sha256"]:
         sys.exit(f"ship_default: {weights} does not match the sha256 in {record_p}")
 
-    sys.path.insert(0, str(REPO / "src"))
     from yolo_compress.data import load_data
     from yolo_compress.models import load_model
     from yolo_compress.shipped import DEFAULT_DATA
@@ -69,8 +74,9 @@ def main() -> int:
     }
     dest.with_suffix(".json").write_text(json.dumps(prov, indent=2) + "\n")
     c, e = conv["curve"], conv["extra"]
+    test2 = "not run" if e is None else f"{e['gain_pt']:+.2f} pt ({'pass' if e['passed'] else 'FAIL'})"
     print(f"ship_default: {dest} (sha256 {sha[:12]}), val mAP50-95 {record['val']['mAP50-95']:.4f}; "
-          f"curve: {c['verdict']}; +{e['epochs']} ep: {e['gain_pt']:+.2f} pt ({'pass' if e['passed'] else 'FAIL'})")
+          f"curve: {c['verdict']}; +20 ep: {test2}")
     return 0
 
 
