@@ -13,9 +13,7 @@ pass or fail; a test not run yet is recorded as such: run this again after ``con
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,7 +26,7 @@ def main() -> int:
     ap.add_argument("run", type=Path, help="the zoo run folder (benchmarks/zoo/<name>)")
     a = ap.parse_args()
     sys.path[:0] = [str(REPO / "src"), str(REPO / "benchmarks")]
-    run = a.run
+    run = a.run.resolve()
     record_p, weights = run.with_suffix(".json"), run.with_suffix(".pt")
     conv_p = run / "converged.json"
     for p in (record_p, weights):
@@ -37,15 +35,16 @@ def main() -> int:
     record = json.loads(record_p.read_text())
     if record.get("weights_epoch") != "last":
         sys.exit(f"ship_default: {record_p} has no weights_epoch 'last' (an older zoo.py copied best.pt); re-run zoo.py")
-    if conv_p.exists() and "extra" in json.loads(conv_p.read_text()):
-        conv = json.loads(conv_p.read_text())
-    else:  # shipped before its 20-epoch test ends (it takes ~25 min of 2 cores): say so, re-run this after it
+    conv = json.loads(conv_p.read_text()) if conv_p.exists() else {}
+    if "extra" not in conv:  # shipped before its 20-epoch test ends (it takes ~25 min of 2 cores): say so, re-run this after it
         from converged import curve
 
         conv = {"curve": curve(run), "extra": None}
         print(f"ship_default: the 20-extra-epoch test has not run; provenance says so. After "
               f"`benchmarks/converged.py {run} --extra 20`, run this again")
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    from yolo_compress.io import atomic_copy, atomic_write_text, file_hash
+
+    sha = file_hash(weights)
     if sha != record["weights_sha256"]:
         sys.exit(f"ship_default: {weights} does not match the sha256 in {record_p}")
 
@@ -60,8 +59,7 @@ def main() -> int:
     if got != names:
         sys.exit(f"ship_default: {weights} has classes {got}, the shipped images {names}")
     dest = ASSETS / weights.name
-    shutil.copyfile(weights, dest.with_suffix(".part"))
-    dest.with_suffix(".part").replace(dest)
+    atomic_copy(weights, dest)
     prov = {
         "file": dest.name,
         "sha256": sha,
@@ -72,7 +70,7 @@ def main() -> int:
         "converged": conv,
         "shipped_with": "benchmarks/ship_default.py",
     }
-    dest.with_suffix(".json").write_text(json.dumps(prov, indent=2) + "\n")
+    atomic_write_text(dest.with_suffix(".json"), json.dumps(prov, indent=2) + "\n")
     c, e = conv["curve"], conv["extra"]
     test2 = "not run" if e is None else f"{e['gain_pt']:+.2f} pt ({'pass' if e['passed'] else 'FAIL'})"
     print(f"ship_default: {dest} (sha256 {sha[:12]}), val mAP50-95 {record['val']['mAP50-95']:.4f}; "
