@@ -95,7 +95,7 @@ def summarise(flat: list[dict], info: dict) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=Path("src/yolo_compress/assets/yolov8n-garbage320.pt"))
+    ap.add_argument("--model", type=Path, default=Path("src/yolo_compress/assets/yolov8n-garbage320-200ep.pt"))
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/garbage-320/data.yaml"))
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--epochs", type=int, default=8)

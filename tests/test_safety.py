@@ -103,7 +103,7 @@ def test_custom_module_needs_trust_checkpoint(custom_pt, custom_pkg, tmp_path, m
 
 
 def _shipped() -> list:
-    cands = [REPO / "src/yolo_compress/assets/yolov8n-garbage320.pt", Path("/work/shared/models/yolov8n-garbage320.pt"),
+    cands = [REPO / "src/yolo_compress/assets/yolov8n-garbage320-200ep.pt", Path("/work/shared/models/yolov8n-garbage320.pt"),
              REPO / "benchmarks/zoo/yolov8s-garbage320.pt"]
     return [pytest.param(p, marks=pytest.mark.skipif(not p.exists(), reason=f"{p} not here"), id=p.name + str(i))
             for i, p in enumerate(cands)]
