@@ -74,6 +74,19 @@ def val_as_train_data(tmp_path_factory) -> Path:
     return y
 
 
+@pytest.fixture(scope="session")
+def few_images_data(tmp_path_factory) -> Path:
+    """16 of the shipped val images (every 3rd, by name) as both splits, listed in a .txt: for end-to-end runs
+    whose checks do not depend on how many images train or score (keeps the suite inside its budget)."""
+    d = tmp_path_factory.mktemp("few-images")
+    imgs = sorted((DEFAULT_DATA.parent / "images" / "val").resolve().glob("*.jpg"))[::3][:16]
+    assert len(imgs) == 16
+    (d / "few.txt").write_text("".join(f"{p}\n" for p in imgs))
+    y = d / "data.yaml"
+    y.write_text(f"train: {d / 'few.txt'}\nval: {d / 'few.txt'}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess, as a user would."""
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}

@@ -51,7 +51,7 @@ def test_a_runtime_that_cannot_be_exported_here_is_refused_at_load(tmp_path, mon
         load_recipe(p)
 
 
-def test_seed_chain_end_to_end_on_yolov9(pair, val_as_train_data, tmp_path):
+def test_seed_chain_end_to_end_on_yolov9(pair, few_images_data, tmp_path):
     """distill v9s -> v9t, fuse RepConvN, static INT8 with parity; the bench reads the chain's rows. (The
     built-in runs on LiteRT: runtimes [litert] and a LiteRT INT8 stage; both are swapped for ONNX Runtime
     here to keep the suite inside its time budget.)"""
@@ -71,7 +71,7 @@ def test_seed_chain_end_to_end_on_yolov9(pair, val_as_train_data, tmp_path):
     recipe.write_text(body)
     run = tmp_path / "run"
     r = run_cli("run", str(recipe), "--model", str(student), "--teacher", str(teacher), "--data",
-                str(val_as_train_data), "--out", str(run))
+                str(few_images_data), "--out", str(run))
     assert r.returncode == 0, r.stderr[-3000:]
     info = json.loads((run / "01-distill" / "stage.json").read_text())["info"]
     assert Path(info["teacher"]) == teacher and info["epochs"] == 1
