@@ -26,6 +26,21 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "yolo-compress's model classes load: use only for files whose origin you trust")
 
 
+def _add_training(p: argparse.ArgumentParser) -> None:
+    """The training options finetune and distill share (FinetuneConfig's fields)."""
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
+    p.add_argument("--bn-freeze-epochs", type=int, default=None,
+                   help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
+    p.add_argument("--mosaic", type=float, default=None,
+                   help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
+    p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... for Ultralytics' multi-GPU DDP")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="yolo-compress", description=__doc__.splitlines()[0])
     _add_common(parser)
@@ -81,17 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature-end", type=float, help="anneal the head temperature to this value")
     p.add_argument("--schedule", default="constant", help="constant | progressive (features -> +head -> labels)")
     p.add_argument("--kd-warmup", type=float, default=1.0, help="epochs of linear ramp-up of the KD weight")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
-    p.add_argument("--bn-freeze-epochs", type=int, default=None,
-                   help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
-    p.add_argument("--mosaic", type=float, default=None,
-                   help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
-    p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1 for Ultralytics' multi-GPU DDP")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    _add_training(p)
     p.add_argument("--out", default="runs/distill", help="run folder (Ultralytics' weights/best.pt inside)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
 
@@ -191,17 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("model")
     p.add_argument("--data", required=True, help="data YAML with train: and val:")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
-    p.add_argument("--bn-freeze-epochs", type=int, default=None,
-                   help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
-    p.add_argument("--mosaic", type=float, default=None,
-                   help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
-    p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... (DDP)")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    _add_training(p)
     p.add_argument("--out", default="runs/finetune", help="run folder (weights/best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--sparsity", type=float, default=0.0,
