@@ -18,7 +18,7 @@ if ! "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$RUN/con
 fi
 SCREEN=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-20ep
 mkdir -p "$SCREEN"
-[ -e "$SCREEN/base-s0" ] || ln -s "$(realpath "${RUN}-extra20/seed0")" "$SCREEN/base-s0"
+[ -e "$SCREEN/base-s0" ] || ln -s "$(realpath --relative-to="$SCREEN" "${RUN}-extra20/seed0")" "$SCREEN/base-s0"  # relative: committed
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 \
     --methods base,a,b,d,e,f-lamp,f-taylor,g --seeds 0
 bash benchmarks/zoo_queue.sh
