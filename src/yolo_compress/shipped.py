@@ -1,6 +1,6 @@
 """The files shipped in ``assets/`` (CC BY 4.0, see ``assets/ATTRIBUTION.md``): a YOLOv8n trained on
-garbage-320 for 200 epochs, 60 of its val images, and the built-in recipes. The defaults a recipe falls back on and the
-images export and reparam check parity on when the user gives no dataset."""
+garbage-320 for 200 epochs, 60 of its val images, and the built-in recipes. The defaults a recipe falls back
+on and the images export and reparam check parity on when the user gives no dataset."""
 
 from __future__ import annotations
 
