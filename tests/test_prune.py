@@ -44,6 +44,23 @@ def test_targets_reached_within_5_points(family, what, global_pruning):
     assert sum(p.numel() for p in y.model.parameters()) == res.params_before
 
 
+@pytest.mark.parametrize("round_to", [4, 8])
+def test_flops_target_is_a_budget(round_to):
+    """"Keep 50%" lands at or under 50% whenever a level within the tolerance exists there; a level above it
+    is shipped only with a note that says so and names the level under it (YOLOv8n, round_to 8: 54.6% or
+    38.8%, no level in between)."""
+    from yolo_compress.prune.prune import UNDER_SLACK
+
+    y = load_model("yolov8n.yaml", nc=3)
+    res = prune(y, PruneConfig(target_flops=0.5, imgsz=IMGSZ, round_to=round_to))
+    if round_to == 4:
+        assert 0.45 <= res.flops_kept <= 0.5 + UNDER_SLACK and not res.note, res.summary()
+    else:
+        assert res.flops_kept > 0.5 + UNDER_SLACK and "ABOVE the target" in res.summary(), res.summary()
+        under = float(res.note.split("nearest level under it is ")[1].split("%")[0]) / 100
+        assert under < 0.45 and res.flops_kept - 0.5 < 0.5 - under, res.summary()
+
+
 def test_pruned_checkpoint_is_plain_ultralytics(family, tmp_path):
     from ultralytics import YOLO
     from ultralytics.nn.modules.block import C2f
