@@ -94,7 +94,11 @@ def test_cli_accepts_and_refuses_the_mode(tmp_path, default_model, small_dataset
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and msg in err, err
         assert not out.exists()  # refused before any work
+    assert main([*common, "--recipe", "fast", "--out", str(tmp_path / "bad-recipe")]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--recipe 'fast' is unknown" in err and not (tmp_path / "bad-recipe").exists()
     assert main([*common, "--sparsity", "1e-4", "--sparsity-mode", "group", "--out", str(tmp_path / "good")]) == 0
+    assert "training recipe: recovery (sparsity training must move the weights)" in capsys.readouterr().out
     assert type(load_model(tmp_path / "good" / "weights" / "last.pt").model).__name__ == "DetectionModel"
 
 

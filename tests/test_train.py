@@ -233,3 +233,23 @@ def test_bn_freeze_keeps_running_statistics_for_the_first_epochs(small_dataset, 
 def test_bn_freeze_epochs_must_not_be_negative():
     with pytest.raises(ConfigError, match="--bn-freeze-epochs -1 is negative"):
         FinetuneConfig(bn_freeze_epochs=-1)
+
+
+def test_auto_recipe_is_gentle_only_for_an_intact_trained_model(default_model, tiny_pt, tmp_path):
+    """--recipe auto: the shipped (trained, intact) model gets the gentle recipe; the same model pruned, an
+    untrained checkpoint and a YAML get the recovery recipe; explicit flags win; an unknown recipe is refused."""
+    from yolo_compress.train import RECIPES, auto_recipe, recipe_settings
+
+    assert auto_recipe(default_model)[0] == "gentle"
+    res = prune(load_model(default_model), PruneConfig(ratio=0.2, imgsz=64))
+    pruned = save_model(res.model, tmp_path / "pruned.pt")
+    assert auto_recipe(pruned) == ("recovery", "its layers differ from its YAML (pruned or changed by surgery)")
+    assert auto_recipe(tiny_pt) == ("recovery", "the checkpoint carries no training record")
+    assert auto_recipe("yolov8n.yaml")[0] == "recovery"
+    assert auto_recipe(default_model, sparsity=1e-4)[0] == "recovery"
+    kw, line = recipe_settings("auto", default_model, {"lr0": 1e-3})
+    assert kw == {**RECIPES["gentle"], "lr0": 1e-3} and line.startswith("training recipe: gentle (an intact")
+    assert recipe_settings("recovery", default_model, {}) == ({}, recipe_settings("recovery", pruned, {})[1])
+    assert FinetuneConfig(**recipe_settings("gentle", pruned, {})[0]).lr0 == 5e-5
+    with pytest.raises(ConfigError, match="--recipe 'fast' is unknown; choose auto, recovery, gentle"):
+        recipe_settings("fast", default_model, {})

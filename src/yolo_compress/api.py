@@ -17,7 +17,7 @@ from .prune import PruneResult, kept_whole, list_criteria, prune, prune_checkpoi
 from .quant import QuantResult, quantize
 from .distill.distill import distill
 from .distill.losses import list_losses
-from .train import FinetuneConfig, KeepArchitectureTrainer, finetune
+from .train import RECIPES, FinetuneConfig, KeepArchitectureTrainer, auto_recipe, finetune, recipe_settings
 from .profile import (Budget, BudgetError, Decision, build_candidates, check_budget, choose, plot_profile,
                       profile_device, time_candidates)
 
@@ -28,6 +28,6 @@ __all__ = [
     "FinetuneConfig", "KeepArchitectureTrainer", "finetune", "QuantConfig", "QuantResult", "quantize",
     "DistillConfig", "distill", "list_losses", "PredictResult", "predict", "load_checkpoint", "trusted_checkpoints",
 ]
-__all__ += ["kept_whole"]
+__all__ += ["kept_whole", "RECIPES", "auto_recipe", "recipe_settings"]
 __all__ += ["Budget", "BudgetError", "Decision", "build_candidates", "check_budget", "choose", "plot_profile",
             "profile_device", "time_candidates"]

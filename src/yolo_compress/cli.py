@@ -36,6 +36,11 @@ def _add_training(p: argparse.ArgumentParser) -> None:
                    help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
     p.add_argument("--mosaic", type=float, default=None,
                    help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
+    p.add_argument("--recipe", default="auto",
+                   help="auto (default) | recovery | gentle: the learning rate, BN and mosaic settings. recovery "
+                        "(lr0 2e-3) re-trains a pruned or re-shaped model; gentle (lr0 5e-5, BN frozen 1 epoch, no "
+                        "mosaic) keeps an intact trained one; auto picks by comparing the model with its own YAML. "
+                        "--lr0 / --bn-freeze-epochs / --mosaic override it")
     p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... for Ultralytics' multi-GPU DDP")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -335,7 +340,7 @@ def _run(args, console) -> int:
         cfg = api.DistillConfig(losses=_losses(args.loss), temperature=args.temperature, temperature_end=args.temperature_end,
                                 schedule=args.schedule, warmup_epochs=args.kd_warmup)
         train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-                               workers=args.workers, seed=args.seed, **_recipe_overrides(args))
+                               workers=args.workers, seed=args.seed, **_recipe(args, args.student, console))
         best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
         console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
         return 0
@@ -411,7 +416,7 @@ def _run(args, console) -> int:
 
         cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
                              workers=args.workers, seed=args.seed, sparsity=args.sparsity,
-                             sparsity_mode=args.sparsity_mode, **_recipe_overrides(args))
+                             sparsity_mode=args.sparsity_mode, **_recipe(args, args.model, console))
         best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
         console.print(f"fine-tuned: {best}")
         return 0
@@ -523,6 +528,16 @@ def _losses(spec: str) -> tuple[tuple[str, float], ...]:
 def _recipe_overrides(args) -> dict:
     """The training-recipe flags the user gave (None = FinetuneConfig's measured default)."""
     return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic") if getattr(args, k, None) is not None}
+
+
+def _recipe(args, model, console) -> dict:
+    """--recipe resolved for ``model`` (auto: gentle for an intact trained checkpoint), the explicit flags on top
+    (a resumed run keeps what it started with: Ultralytics restores its arguments from last.pt)."""
+    from . import api
+
+    kw, line = api.recipe_settings(args.recipe, model, _recipe_overrides(args), getattr(args, "sparsity", 0.0))
+    console.print(line, highlight=False)
+    return kw
 
 
 def _prune_steps(args, cfg, console) -> int:

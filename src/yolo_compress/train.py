@@ -185,6 +185,51 @@ class FinetuneConfig(_Config):
         return {k: v for k, v in self.as_dict().items() if k not in ("sparsity", "sparsity_mode", "bn_freeze_epochs")}
 
 
+# Training recipes by what is being trained (BENCHMARKS.md 2f): "recovery" (FinetuneConfig's defaults) for a
+# pruned or re-shaped model, whose cut left little to keep; "gentle" for an intact trained model, which the
+# recovery recipe first wrecks (the converged YOLOv8n: 0.516 -> 0.388 after epoch 1). Explicit flags win.
+RECIPES: dict[str, dict] = {"recovery": {}, "gentle": {"lr0": 5e-5, "bn_freeze_epochs": 1, "mosaic": 0.0}}
+
+
+def auto_recipe(source, sparsity: float = 0.0) -> tuple[str, str]:
+    """``(recipe, why)`` for a checkpoint: "gentle" when it is trained and its layers are exactly those its own
+    YAML builds (nothing pruned or replaced), "recovery" otherwise (a model YAML trains from scratch, and
+    sparsity training must move the weights it regularises)."""
+    from .models import load_checkpoint, torch_module
+
+    if sparsity > 0:
+        return "recovery", "sparsity training must move the weights"
+    if not hasattr(source, "model") and not str(source).endswith(".pt"):
+        return "recovery", "a model YAML trains from scratch"
+    if hasattr(source, "model"):
+        module, ckpt = torch_module(source), getattr(source, "ckpt", None) or {}
+    else:
+        module, ckpt = load_checkpoint(source)
+    if not ckpt.get("train_args"):
+        return "recovery", "the checkpoint carries no training record"
+    try:
+        ref = type(module)(module.yaml, nc=module.nc, verbose=False)
+    except Exception:  # noqa: BLE001 - a model its YAML cannot rebuild is not intact
+        return "recovery", "its YAML does not rebuild it"
+    shapes = [tuple(t.shape) for t in module.state_dict().values()]
+    if shapes != [tuple(t.shape) for t in ref.state_dict().values()]:
+        return "recovery", "its layers differ from its YAML (pruned or changed by surgery)"
+    return "gentle", "an intact trained model (nothing pruned or replaced)"
+
+
+def recipe_settings(recipe: str, source, given: dict, sparsity: float = 0.0) -> tuple[dict, str]:
+    """The FinetuneConfig fields of ``recipe`` ("auto", "recovery" or "gentle") for ``source``, with the flags the
+    user ``given`` on top, and one line saying what was chosen."""
+    why = ""
+    if recipe == "auto":
+        recipe, why = auto_recipe(source, sparsity)
+    if recipe not in RECIPES:
+        raise ConfigError(f"--recipe '{recipe}' is unknown; choose auto, {', '.join(RECIPES)}")
+    kw = {**RECIPES[recipe], **given}
+    what = ", ".join(f"{k}={v}" for k, v in kw.items()) or "lr0 2e-3 AdamW, mosaic, BN live"
+    return kw, f"training recipe: {recipe}{f' ({why})' if why else ''}: {what}"
+
+
 def intact_checkpoint(p: Path) -> bool:
     """False for a checkpoint cut mid-write: Ultralytics writes ``last.pt`` in place (and rewrites it when it
     strips the optimizer at the end), so a kill at that moment leaves a truncated zip."""
