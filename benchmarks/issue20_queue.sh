@@ -4,7 +4,7 @@
 #   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
 # 1. the converged YOLOv8n (200 epochs), 2. its convergence tests (curve + 20 extra epochs),
 # 3. the screen: every recovery method at 50% of the GFLOPs, one seed, 20 epochs (row c waits for a
-#    converged YOLOv8s teacher), 4. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
+#    converged YOLOv8s teacher), 4. the leader with a longer budget, 5. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
 # The 20-extra-epoch run of step 2 *is* the screen's "base" row (same FinetuneConfig, same weights), so it is
 # linked, not trained twice.
 set -euo pipefail
@@ -21,4 +21,8 @@ mkdir -p "$SCREEN"
 [ -e "$SCREEN/base-s0" ] || ln -s "$(realpath --relative-to="$SCREEN" "${RUN}-extra20/seed0")" "$SCREEN/base-s0"  # relative: committed
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 \
     --methods base,a,b,d,e,f-lamp,f-taylor,g --seeds 0
+# 4. the screen's leader (f-taylor) with 3x the budget, at a level at or under 50% (--round-to 2: 47.7%), beside
+#    the input trained as long: does the budget close the gap to the issue's bar? (seed 0 first)
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 2 \
+    --methods f-taylor,base --seeds 0
 bash benchmarks/zoo_queue.sh
