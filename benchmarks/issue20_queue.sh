@@ -4,7 +4,7 @@
 #   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
 # 1. the converged YOLOv8n (200 epochs), 2. its convergence tests (curve + 20 extra epochs),
 # 3. the screen: every recovery method at 50% of the GFLOPs, one seed, 20 epochs (row c waits for a
-#    converged YOLOv8s teacher), 4. the leader with a longer budget, 5. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
+#    converged YOLOv8s teacher), 4-5. the leader with a longer budget, plain and distilled, 6. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
 # The 20-extra-epoch run of step 2 *is* the screen's "base" row (same FinetuneConfig, same weights), so it is
 # linked, not trained twice.
 set -euo pipefail
@@ -25,4 +25,11 @@ mkdir -p "$SCREEN"
 #    the input trained as long: does the budget close the gap to the issue's bar? (seed 0 first)
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 2 \
     --methods f-taylor,base --seeds 0
+# 5. the same budget at --round-to 4 (46.3%: channel multiples of 4 time faster than steps of 2, BENCHMARKS 10),
+#    plain (f-taylor) vs the combination (Taylor cut + self-distillation); base-60 is shared, linked not retrained
+S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
+mkdir -p "$S60-rt4"
+[ -e "$S60-rt4/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60-rt4/base-s0"
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 4 \
+    --methods base,f-taylor,best --best criterion=taylor,teacher=input --seeds 0
 bash benchmarks/zoo_queue.sh

@@ -12,7 +12,8 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
     e      iterative prune + self-distill, ``--steps`` steps sharing the budget   prune --steps N --teacher input
     f-X    prune with allocation/criterion X (lamp, taylor, l2g = global L2, lat = latency allocation) -> fine-tune
     g      prune -> the gentle fine-tune (AdamW 5e-5, BN frozen 1 epoch, no mosaic: BENCHMARKS 2f) 
-    best   prune -> distill with ``--best`` options (e.g. "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0")
+    best   prune -> distill with ``--best`` options (e.g. "criterion=taylor,teacher=input" or
+           "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0"; criterion picks the cut of row f-<criterion>)
 
 Every row gets the same number of training epochs (``--epochs``; d and e split it), last-epoch weights
 (the val split is also the test split), the seed given by ``--seed`` (``--seeds 0,1,2`` for the headline rows).
@@ -108,6 +109,9 @@ def train_row(row: str, seed: int, a) -> Path:
         return _distilled(p, a.teacher, a.data, ft, run)
     if row == "best":
         opts = dict(kv.split("=", 1) for kv in a.best.split(",") if kv)
+        crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
+        if crit:
+            p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **CRITERIA[crit])
         teacher = {"big": a.teacher, "input": a.model}[opts.pop("teacher", "input")]
         if teacher is None:
             sys.exit("recovery_methods: --best teacher=big needs --teacher (the larger model)")
@@ -131,7 +135,8 @@ def main() -> None:
     ap.add_argument("--sparse-epochs", type=int, default=5, help="row d: epochs of sparsity training in the budget")
     ap.add_argument("--sparsity", type=float, default=5e-4, help="row d: regularisation strength")
     ap.add_argument("--steps", type=int, default=2, help="row e: prune + distill steps sharing the budget")
-    ap.add_argument("--best", default="teacher=input", help="row best: distill options, e.g. teacher=big,lr0=5e-5")
+    ap.add_argument("--best", default="teacher=input",
+                    help="row best: distill options, e.g. criterion=taylor,teacher=input or teacher=big,lr0=5e-5")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
