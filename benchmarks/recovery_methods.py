@@ -22,7 +22,9 @@ Every row gets the same number of training epochs (``--epochs``; d and e split i
         --model benchmarks/zoo/yolov8n-garbage320-200ep.pt --teacher benchmarks/zoo/yolov8s-garbage320-200ep.pt \\
         --level 0.5 --epochs 20 --methods base,a,b,c,d,e,f-lamp,g --seeds 0
 
-Resumable: finished trainings are reused, interrupted ones continue. ``--no-bench`` trains only (a second
+Resumable: finished trainings are reused, interrupted ones continue; each row folder records what it was
+trained from (``row.json``: row, seed, epochs, level, round-to, the input's hash, the row's own options) and a
+call with another configuration for the same folder is refused. ``--no-bench`` trains only (a second
 call benches). Outputs: benchmarks/results/recovery-<model>-<level>-<epochs>ep/<row>-s<seed>/, bench.md,
 table.md (mean and min-max over seeds per row).
 """
@@ -68,6 +70,34 @@ def _distilled(student: Path, teacher: Path, data: Path, ft, run: Path) -> Path:
     return run / "weights" / "last.pt"
 
 
+def row_identity(row: str, seed: int, a) -> dict:
+    """What a row's folder was trained from: a folder is reused (finished or resumed) only for the same."""
+    import hashlib
+
+    ident = {"row": row, "seed": seed, "epochs": a.epochs, "imgsz": a.imgsz,
+             "model_sha256": hashlib.sha256(a.model.read_bytes()).hexdigest()[:16]}
+    if row != "base":  # the unpruned input trained longer: no cut, so the level does not matter
+        ident.update(level=a.level, round_to=a.round_to)
+    ident.update({"d": {"sparse_epochs": a.sparse_epochs, "sparsity": a.sparsity}, "e": {"steps": a.steps},
+                  "best": {"best": a.best}, "c": {"teacher": str(a.teacher)}}.get(row, {}))
+    return ident
+
+
+def check_row(run: Path, ident: dict) -> None:
+    """Refuse to reuse ``run`` for another configuration; record the configuration on first use (rows trained
+    before this check existed are adopted as they are)."""
+    f = run / "row.json"
+    if f.exists():
+        old = json.loads(f.read_text())
+        if old != ident:
+            diff = ", ".join(f"{k}: {old.get(k)!r} -> {v!r}" for k, v in ident.items() if old.get(k) != v)
+            sys.exit(f"recovery_methods: '{run}' was trained for another configuration ({diff}); "
+                     f"use another --out or remove the folder")
+        return
+    run.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(ident, indent=2) + "\n")
+
+
 def train_row(row: str, seed: int, a) -> Path:
     """The last-epoch checkpoint of one row (trained here unless already finished)."""
     from _common import trained
@@ -76,6 +106,7 @@ def train_row(row: str, seed: int, a) -> Path:
     E = a.epochs
     ft = FinetuneConfig(epochs=E, imgsz=a.imgsz, batch=16, workers=2, seed=seed)
     run = a.out / f"{row}-s{seed}"
+    check_row(run, row_identity(row, seed, a))
     if row == "base":
         return trained(a.model, a.data, ft, run)
     if row == "d":  # sparsity first (part of the budget), then prune, then the rest of the budget
