@@ -5,6 +5,9 @@ recalibration repairs, or a re-training? And how fast does a cut of the input de
 
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \
         --ratios 0.02,0.05,0.1 --criteria l2,random
+    # which part of the network is sensitive: the same cut with the head, or the backbone (layers 0-9), kept whole
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \
+        --ratios 0.05 --criteria none --ignore-sets "model.22;model.0,model.1,model.2,model.3,model.4,model.5,model.6,model.7,model.8,model.9"
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py \\
         benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-20ep/pruned-criteriontaylor.pt \\
         benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-20ep/pruned-l2.pt
@@ -31,6 +34,8 @@ def main() -> int:
     ap.add_argument("--input", type=Path, help="an unpruned checkpoint to cut at --ratios and score as cut")
     ap.add_argument("--ratios", default="0.02,0.05,0.1")
     ap.add_argument("--criteria", default="l2,random")
+    ap.add_argument("--ignore-sets", default="", help="';'-separated sets of layers kept whole, each cut at every "
+                    "ratio with L2, e.g. 'model.22;model.0,model.1,...' (the head; the backbone)")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared/datasets/garbage-320/data.yaml")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batches", type=int, default=16)
@@ -60,10 +65,13 @@ def main() -> int:
 
         y = load_model(a.input)
         print(f"{a.input.name}: as trained {score(y.model):.4f}", flush=True)
-        for crit in a.criteria.split(","):
+        cuts = [(c, ()) for c in a.criteria.split(",") if c != "none"]
+        cuts += [("l2", tuple(x.split(","))) for x in a.ignore_sets.split(";") if x]
+        for crit, ignore in cuts:
             for r in (float(v) for v in a.ratios.split(",")):
-                res = prune(y, PruneConfig(ratio=r, round_to=1, imgsz=a.imgsz, criterion=crit))
-                print(f"  {crit} ratio {r:.2f} (round-to 1): {res.flops_kept:.1%} of the GFLOPs, as cut "
+                res = prune(y, PruneConfig(ratio=r, round_to=1, imgsz=a.imgsz, criterion=crit, ignore=ignore))
+                kept = f", kept whole: {ignore[0]}..{ignore[-1]}" if ignore else ""
+                print(f"  {crit} ratio {r:.2f} (round-to 1{kept}): {res.flops_kept:.1%} of the GFLOPs, as cut "
                       f"{score(res.model.model):.4f}", flush=True)
     for p in a.models:
         m = load_model(p).model
