@@ -4,7 +4,8 @@
 #   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
 # 1. the converged YOLOv8n (200 epochs), 2. its convergence tests (curve + 20 extra epochs),
 # 3. the screen: every recovery method at 50% of the GFLOPs, one seed, 20 epochs (row c waits for a
-#    converged YOLOv8s teacher), 4-5. the leader with a longer budget, plain and distilled, 6. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
+#    converged YOLOv8s teacher), 4-5. the leader with a longer budget, plain and distilled,
+# 6. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
 # The 20-extra-epoch run of step 2 *is* the screen's "base" row (same FinetuneConfig, same weights), so it is
 # linked, not trained twice.
 set -euo pipefail
