@@ -3,10 +3,10 @@ re-estimating their BatchNorm statistics on train images (no gradient step): is 
 recalibration repairs, or a re-training? And how fast does a cut of the input destroy it (``--input`` with
 ``--ratios``: uniform per-layer channel ratios, ``--round-to 1``, scored as cut)?
 
-    YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \\
         --ratios 0.02,0.05,0.1 --criteria l2,random
     # which part of the network is sensitive: the same cut with the head, or the backbone (layers 0-9), kept whole
-    YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py --input src/yolo_compress/assets/yolov8n-garbage320-200ep.pt \\
         --ratios 0.05 --criteria none --ignore-sets "model.22;model.0,model.1,model.2,model.3,model.4,model.5,model.6,model.7,model.8,model.9"
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/pruned_start.py \\
         benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-20ep/pruned-criteriontaylor.pt \\

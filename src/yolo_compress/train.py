@@ -226,7 +226,8 @@ def recipe_settings(recipe: str, source, given: dict, sparsity: float = 0.0) -> 
     if recipe not in RECIPES:
         raise ConfigError(f"--recipe '{recipe}' is unknown; choose auto, {', '.join(RECIPES)}")
     kw = {**RECIPES[recipe], **given}
-    what = ", ".join(f"{k}={v}" for k, v in kw.items()) or "lr0 2e-3 AdamW, mosaic, BN live"
+    eff = {**FinetuneConfig().as_dict(), **kw}  # what training will use, derived from the config's defaults
+    what = ", ".join(f"{k}={eff[k]}" for k in ("optimizer", "lr0", "bn_freeze_epochs", "mosaic"))
     return kw, f"training recipe: {recipe}{f' ({why})' if why else ''}: {what}"
 
 

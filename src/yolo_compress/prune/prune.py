@@ -298,7 +298,7 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
     if best is None or (keep - best[2] > cfg.tolerance and over is not None and over[2] - keep < keep - best[2]):
         under = "" if best is None else f"the nearest level under it is {best[2]:.1%}, "
         best, note = over, (f"ABOVE the target: {under}outside the {cfg.tolerance:.0%} tolerance (uniform steps of "
-                            f"--round-to {cfg.round_to} channels); --round-to 4 or --global land closer")
+                            f"--round-to {cfg.round_to} channels); a smaller --round-to or --global lands closer")
     ratio, m, got = best  # type: ignore[misc]
     if abs(got - keep) > cfg.tolerance:
         raise UnsupportedError(
