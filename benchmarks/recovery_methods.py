@@ -10,7 +10,8 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
     d      group-norm sparsity training (``--sparse-epochs`` of the budget) -> prune (L2) -> fine-tune the rest
                                                                        finetune --sparsity-mode group + prune + finetune
     e      iterative prune + self-distill, ``--steps`` steps sharing the budget   prune --steps N --teacher input
-    f-X    prune with allocation/criterion X (lamp, taylor, l2g = global L2, lat = latency allocation) -> fine-tune
+    f-X    prune with allocation/criterion X (lamp, taylor, l2g = global L2, lat = latency allocation,
+           sens = Taylor within blocks + sensitivity allocation across them) -> fine-tune
     g      prune -> the gentle fine-tune (AdamW 5e-5, BN frozen 1 epoch, no mosaic: BENCHMARKS 2f) 
     best   prune -> distill with ``--best`` options (e.g. "criterion=taylor,teacher=input" or
            "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0"; criterion picks the cut of row f-<criterion>)
@@ -44,7 +45,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 GENTLE = {"lr0": 5e-5, "bn_freeze_epochs": 1, "mosaic": 0.0}  # BENCHMARKS 2f: -0.1 pt on the unpruned input
 CRITERIA = {"lamp": dict(criterion="lamp", global_pruning=True), "taylor": dict(criterion="taylor"),
-            "l2g": dict(criterion="l2", global_pruning=True), "lat": dict(criterion="l2", allocation="latency")}
+            "l2g": dict(criterion="l2", global_pruning=True), "lat": dict(criterion="l2", allocation="latency"),
+            "sens": dict(criterion="taylor", allocation="sensitivity")}
 
 
 def _pruned(model: Path, level: float, imgsz: int, out: Path, data: Path, round_to: int = 8, **kw) -> Path:

@@ -180,13 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--global", dest="global_pruning", action="store_true", help="global instead of uniform allocation")
     p.add_argument("--allocation", default="flops",
                    help="flops (default: uniform, or --global by importance) | latency: global by importance per ms "
-                        "saved, from an ONNX Runtime per-conv profile of the input (opt-in; BENCHMARKS.md 9)")
+                        "saved, from an ONNX Runtime per-conv profile of the input (opt-in; BENCHMARKS.md 9) | "
+                        "sensitivity: a ratio per block, lower where a probe cut raises the training loss most "
+                        "(needs --data; BENCHMARKS.md 10)")
     p.add_argument("--latency-table", help="--allocation latency: reuse a cost table (<out>.latency.json of a run)")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
     p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
     p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", help="data YAML: training images for taylor; train/val for --steps")
+    p.add_argument("--data", help="data YAML: training images for taylor and --allocation sensitivity; "
+                                  "train/val for --steps")
     p.add_argument("--steps", type=int, default=1, help="iterative: N x (prune a little, fine-tune) (needs --data)")
     p.add_argument("--epochs-per-step", type=int, default=2)
     p.add_argument("--max-drop", type=float,

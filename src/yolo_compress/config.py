@@ -177,7 +177,7 @@ class BenchConfig(_Config):
 AUTO = "auto"  # recipe value of prune target_flops / quantize backend: decided from the latency budget
 
 
-ALLOCATIONS = ("flops", "latency")
+ALLOCATIONS = ("flops", "latency", "sensitivity")
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,9 @@ class PruneConfig(_Config):
     grad_batches: int = 8  # batches of 8 train images whose loss gradients feed the criterion
     # "flops": the channel ratio is uniform (or global by importance with global_pruning); "latency": global
     # ranking by importance / latency saved per channel, from a per-conv ONNX Runtime profile of the input
-    # (HALP-like; prune/latency_cost.py). Opt-in: BENCHMARKS.md section 9 has the comparison.
+    # (HALP-like; prune/latency_cost.py). Opt-in: BENCHMARKS.md section 9 has the comparison. "sensitivity": each
+    # top-level block gets its own ratio, lower where a probe cut raises the training loss most per GFLOP saved
+    # (prune/sensitivity.py; needs data). BENCHMARKS.md 10.
     allocation: str = "flops"
     latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
 
@@ -211,6 +213,13 @@ class PruneConfig(_Config):
             raise ConfigError(f"allocation '{self.allocation}' is unknown; choose one of: {', '.join(ALLOCATIONS)}")
         if self.latency_table is not None and self.allocation != "latency":
             raise ConfigError("--latency-table is used by --allocation latency only; add it or drop the table")
+        if self.allocation == "sensitivity" and self.global_pruning:
+            raise ConfigError("allocation 'sensitivity' gives each block its own ratio; drop --global")
+        if self.allocation == "sensitivity" and not self.data:
+            raise ConfigError("allocation 'sensitivity' scores blocks on training images: pass --data DATA.yaml")
+        if self.allocation == "sensitivity" and self.target_flops == AUTO:
+            raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "
+                              "drop 'allocation: sensitivity' or give target_flops: 0.x")
         if self.allocation == "latency" and self.target_flops == AUTO:
             raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "
                               "drop 'allocation: latency' or give target_flops: 0.x")

@@ -165,7 +165,7 @@ class Prune(StageDef):
 
         o = dict(opts)
         crit = o.get("criterion", "l2")
-        needs = crit in CRITERIA and CRITERIA[crit].needs_gradients
+        needs = (crit in CRITERIA and CRITERIA[crit].needs_gradients) or o.get("allocation") == "sensitivity"
         if "ignore" in o:
             o["ignore"] = tuple(o["ignore"])
         return PruneConfig(**o, imgsz=ctx.imgsz, data=ctx.data if needs else None)

@@ -33,6 +33,7 @@ class PruneResult:
     channels: dict[str, tuple[int, int]] = field(default_factory=dict)  # conv name -> (before, after) out channels
     cost_table: object = None  # allocation latency: the per-conv CostTable the ranking used
     note: str = ""  # e.g. why the achieved level is above the target
+    sensitivity: object = None  # allocation sensitivity: the per-block Sensitivity the ratios came from
 
     @property
     def flops_kept(self) -> float:
@@ -42,11 +43,17 @@ class PruneResult:
     def params_kept(self) -> float:
         return self.params_after / self.params_before
 
+    def _ratio_text(self) -> str:
+        if self.sensitivity is None:
+            return f"channel ratio {self.ratio:.3f}"
+        rs = self.sensitivity.ratios(self.ratio, 1.0).values()
+        return f"block channel ratios {min(rs):.3f}-{min(1.0, max(rs)):.3f} (scale {self.ratio:.3f})"
+
     def summary(self) -> str:
         return (
             f"asked {self.asked}; achieved GFLOPs {self.gflops_before:.3f} -> {self.gflops_after:.3f} "
             f"({self.flops_kept:.1%} kept), params {self.params_before / 1e6:.3f}M -> {self.params_after / 1e6:.3f}M "
-            f"({self.params_kept:.1%} kept), channel ratio {self.ratio:.3f}" + (f"; {self.note}" if self.note else "")
+            f"({self.params_kept:.1%} kept), " + self._ratio_text() + (f"; {self.note}" if self.note else "")
         )
 
 
@@ -61,9 +68,11 @@ def _conv_channels(module: nn.Module) -> dict[str, int]:
 
 
 def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...],
-                costs=None) -> nn.Module:
+                costs=None, ratios: dict[int, float] | None = None) -> nn.Module:
     """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy. With a cost table
-    (``allocation: latency``) channels are ranked globally by importance per unit of cost saved."""
+    (``allocation: latency``) channels are ranked globally by importance per unit of cost saved. With
+    ``ratios`` (top-level block index -> channel ratio; ``allocation: sensitivity``) each block is cut at its
+    own ratio, blocks not named keep every channel, and ``ratio`` is ignored."""
     import torch_pruning as tp
 
     m = copy.deepcopy(det).float()
@@ -80,10 +89,13 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
         from .latency_cost import CostAwareImportance, bind_costs
 
         importance = CostAwareImportance(importance, bind_costs(costs, m), cfg.max_layer_ratio, cfg.round_to)
+    per_block = None
+    if ratios is not None:  # Torch-Pruning applies a module's ratio to the groups whose out-channels it owns
+        per_block, ratio = {m.model[i]: r for i, r in ratios.items() if r > 0}, 0.0
     pruner = tp.pruner.MetaPruner(
         m, example, importance=importance, pruning_ratio=ratio, global_pruning=cfg.global_pruning or costs is not None,
-        max_pruning_ratio=cfg.max_layer_ratio, ignored_layers=ignored, round_to=cfg.round_to,
-        output_transform=_trace_outputs,
+        pruning_ratio_dict=per_block, max_pruning_ratio=cfg.max_layer_ratio, ignored_layers=ignored,
+        round_to=cfg.round_to, output_transform=_trace_outputs,
     )
     if criterion.needs_gradients:
         _accumulate_gradients(m, cfg, importance)
@@ -203,19 +215,27 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     p0, f0 = _stats(det, cfg.imgsz)
     ref_shape = _output_shape(det, cfg.imgsz)  # every pruned candidate must keep it
     costs = _cost_table(model, cfg) if cfg.allocation == "latency" else None
+    sens = None
+    if cfg.allocation == "sensitivity":
+        from .sensitivity import measure
+
+        sens = measure(det, cfg, ref_shape, _prune_once, lambda m: _stats(m, cfg.imgsz))
     if cfg.ratio is not None:
-        ratio, pruned, asked = cfg.ratio, _prune_once(det, cfg, cfg.ratio, ref_shape, costs), f"ratio={cfg.ratio:.2f}"
-        note = ""
+        ratios = sens.ratios(cfg.ratio, cfg.max_layer_ratio) if sens else None
+        ratio, asked, note = cfg.ratio, f"ratio={cfg.ratio:.2f}", ""
+        pruned = _prune_once(det, cfg, cfg.ratio, ref_shape, costs, ratios)
     elif cfg.target_flops is not None:
         ratio, pruned, note = _search_ratio(det, cfg, "GFLOPs", cfg.target_flops, f0,
-                                            lambda m: _stats(m, cfg.imgsz)[1], ref_shape, costs)
+                                            lambda m: _stats(m, cfg.imgsz)[1], ref_shape, costs, sens)
         asked = f"target_flops={cfg.target_flops:.2f} (keep {cfg.target_flops:.0%} of GFLOPs)"
     else:
         ratio, pruned, note = _search_ratio(det, cfg, "params", cfg.target_params, p0,
-                                            lambda m: _stats(m, cfg.imgsz)[0], ref_shape, costs)
+                                            lambda m: _stats(m, cfg.imgsz)[0], ref_shape, costs, sens)
         asked = f"target_params={cfg.target_params:.2f} (keep {cfg.target_params:.0%} of params)"
     if costs is not None:
         asked += f", allocation latency ({costs.source.get('runtime', 'given')} cost table)"
+    if sens is not None:
+        asked += ", allocation sensitivity (block ratio = ratio x weight, see <out>.sensitivity.json)"
     p1, f1 = _stats(pruned, cfg.imgsz)
     before, after = _conv_channels(det), _conv_channels(pruned)
     channels = {n: (before[n], after[n]) for n in before if n in after and before[n] != after[n]}
@@ -226,7 +246,7 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
         out.model = pruned
     else:
         out = pruned
-    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels, costs, note)
+    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels, costs, note, sens)
 
 
 def _cost_table(model, cfg: PruneConfig):
@@ -253,7 +273,7 @@ UNDER_SLACK = 0.002  # a level this far above the target counts as reaching it (
 
 
 def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base: float, measure,
-                  ref_shape: tuple[int, ...], costs=None) -> tuple[float, nn.Module, str]:
+                  ref_shape: tuple[int, ...], costs=None, sens=None) -> tuple[float, nn.Module, str]:
     """Search the channel ratio until ``measure(model) / base`` is within ``cfg.tolerance`` of ``keep``.
 
     The target is a budget: a level at or under it (``UNDER_SLACK`` of rounding allowed) is preferred to a
@@ -264,8 +284,11 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
     GFLOPs and parameters shrink about as ``(1 - ratio)^2`` (both sides of a conv lose channels), so the
     search interpolates on ``sqrt(share kept)`` inside a bracket [lo, hi] (regula falsi, starting at
     ``1 - sqrt(keep)``) and bisects whenever an interpolated step fails to halve the bracket. Measured at
-    64 px, --round-to 2, keep 0.5: 1 prune for yolov10n / yolo26n, 2 for yolov9t (bisection: 5 or more)."""
-    lo, hi = 0.0, cfg.max_layer_ratio
+    64 px, --round-to 2, keep 0.5: 1 prune for yolov10n / yolo26n, 2 for yolov9t (bisection: 5 or more).
+
+    With ``sens`` (allocation sensitivity) ``r`` scales the block weights: block i is cut at
+    ``min(max_layer_ratio, r * w_i)``, so ``r`` runs up to ``max_layer_ratio / min(w)``."""
+    lo, hi = 0.0, cfg.max_layer_ratio if sens is None else cfg.max_layer_ratio / min(sens.weights.values())
     s_lo, s_hi = 1.0, 1.0 - hi  # sqrt(share kept) at the bracket ends; s_hi is a guess until measured
     target = keep ** 0.5
     best: tuple[float, nn.Module, float] | None = None  # closest at or under the target
@@ -278,7 +301,7 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
         else:
             r = (lo + hi) / 2
         width = hi - lo
-        m = _prune_once(det, cfg, r, ref_shape, costs)
+        m = _prune_once(det, cfg, r, ref_shape, costs, sens.ratios(r, cfg.max_layer_ratio) if sens else None)
         got = measure(m) / base
         if got <= keep + UNDER_SLACK:
             if best is None or abs(got - keep) < abs(best[2] - keep):
@@ -332,6 +355,15 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     save_model(result.model, dest)
     if result.cost_table is not None and cfg.latency_table is None:  # reusable: --latency-table <out>.latency.json
         result.cost_table.save(dest.with_suffix(".latency.json"))
+    if result.sensitivity is not None:
+        import json
+
+        from ..io import atomic_write_text
+
+        atomic_write_text(dest.with_suffix(".sensitivity.json"), json.dumps(
+            {**result.sensitivity.as_dict(), "scale": result.ratio,
+             "ratios": {str(i): r for i, r in result.sensitivity.ratios(result.ratio, cfg.max_layer_ratio).items()}},
+            indent=2) + "\n")
     check = load_model(dest).model.float().eval()
     with torch.inference_mode():
         check(torch.zeros(1, 3, cfg.imgsz, cfg.imgsz))

@@ -1,0 +1,111 @@
+"""Sensitivity-aware allocation: every block is probed on training images, the blocks a probe cut hurts most
+are cut least, the GFLOPs target stays a budget, and bad configurations are refused before any work."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from yolo_compress.config import PruneConfig
+from yolo_compress.errors import ConfigError
+from yolo_compress.models import load_model
+from yolo_compress.prune import prune
+from yolo_compress.prune.sensitivity import PROBE
+
+IMGSZ = 128
+HURT = 4  # the one block whose probe removes live channels
+
+
+@pytest.fixture(scope="module")
+def train_yaml(default_data, tmp_path_factory):
+    y = tmp_path_factory.mktemp("sens") / "data.yaml"
+    y.write_text(f"train: {default_data.parent / 'images' / 'val'}\nnames: [garbage, garbage_bin, overflow]\n")
+    return y
+
+
+def _kill_weakest_channels(y, spare: int) -> None:
+    """In every prunable BN outside block ``spare``, zero the scale and shift of the first ceil(PROBE x width)
+    channels (per half of a C2f's cv1, which is pruned as two halves; the same indices everywhere, so channels
+    tied by a residual add die together): those outputs become SiLU(0) = 0, so a BN-scale probe of such a block
+    removes only dead channels and costs exactly nothing."""
+    from ultralytics.nn.modules.block import C2f
+
+    from yolo_compress.prune.yolo_blocks import default_ignored_layers
+
+    m = y.model
+    ignored = {mod for layer in default_ignored_layers(m) for mod in layer.modules()}
+    spared = set(m.model[spare].modules())
+    halves = {mod.cv1.bn: mod.c for mod in m.modules() if isinstance(mod, C2f)}
+    for bn in m.modules():
+        if isinstance(bn, torch.nn.BatchNorm2d) and bn not in ignored and bn not in spared:
+            width = halves.get(bn, bn.num_features)
+            for start in range(0, bn.num_features, width):
+                dead = slice(start, start + math.ceil(PROBE * width))
+                bn.weight.data[dead] = 0
+                bn.bias.data[dead] = 0
+
+
+@pytest.fixture(scope="module")
+def one_sensitive_block(default_model):
+    y = load_model(default_model)  # trained weights: cutting live channels raises the loss
+    _kill_weakest_channels(y, HURT)
+    return y
+
+
+def test_the_block_that_hurts_is_cut_least(one_sensitive_block, train_yaml):
+    res = prune(one_sensitive_block, PruneConfig(target_flops=0.6, criterion="bn", allocation="sensitivity",
+                                                 round_to=1, imgsz=IMGSZ, data=str(train_yaml), grad_batches=1))
+    s = res.sensitivity
+    assert s.dloss[HURT] > 0.01, s.table()
+    free = {i: d for i, d in s.dloss.items() if i != HURT}
+    assert len(free) >= 10 and all(abs(d) < 1e-3 for d in free.values()), s.table()
+    assert s.weights[HURT] < min(w for i, w in s.weights.items() if i != HURT), s.table()
+    # the cut follows the weights: block HURT keeps a larger share of its channels than the others
+    kept = {}
+    for name, (before, after) in res.channels.items():
+        blk = int(name.split(".")[1])
+        b, a = kept.get(blk, (0, 0))
+        kept[blk] = (b + before, a + after)
+    before = {int(n.split(".")[1]) for n in res.channels}
+    share = {i: a / b for i, (b, a) in kept.items()}
+    assert HURT in share and min(share[i] for i in share if i != HURT) < share[HURT], share
+    assert before - {HURT}
+    # the target is a budget, as for the other allocations
+    assert 0.55 <= res.flops_kept <= 0.602, res.summary()
+    assert "block channel ratios" in res.summary() and "allocation sensitivity" in res.summary()
+
+
+def test_checkpoint_records_the_scan(default_model, train_yaml, tmp_path):
+    from yolo_compress.api import prune_checkpoint
+
+    res, dest = prune_checkpoint(default_model, PruneConfig(target_flops=0.7, allocation="sensitivity",
+                                                            imgsz=64, data=str(train_yaml), grad_batches=1),
+                                 tmp_path / "p.pt")
+    rec = json.loads(dest.with_suffix(".sensitivity.json").read_text())
+    assert rec["probe"] == PROBE and rec["scale"] == pytest.approx(res.ratio)
+    assert set(rec["ratios"]) == set(rec["blocks"]) and len(rec["blocks"]) >= 10
+    ratios = [rec["ratios"][i] for i in rec["blocks"]]
+    assert max(ratios) > min(ratios)  # not a uniform cut
+    assert abs(res.flops_kept - 0.7) <= 0.05
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"allocation": "sensitivity"}, "pass --data"),
+    ({"allocation": "sensitivity", "data": "d.yaml", "global_pruning": True}, "drop --global"),
+    ({"allocation": "magic"}, "choose one of: flops, latency, sensitivity"),
+])
+def test_bad_sensitivity_config(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        PruneConfig(target_flops=0.5, **kwargs)
+
+
+def test_recipe_prune_stage_gets_the_data(tmp_path):
+    """A recipe's prune stage with allocation: sensitivity is handed the recipe's data, like Taylor."""
+    from yolo_compress.pipeline.stages import Prune
+
+    class Ctx:
+        imgsz, data = 160, "some/data.yaml"
+
+    cfg = Prune().parse({"target_flops": 0.5, "allocation": "sensitivity"}, Ctx())
+    assert cfg.data == "some/data.yaml" and cfg.allocation == "sensitivity"
