@@ -20,11 +20,15 @@ def trained(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
 
 
 def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3):
-    """Export every checkpoint row to ONNX (once: existing exports are reused) and bench all rows in one run."""
+    """Export every checkpoint row to ONNX (once: existing exports are reused) and bench all rows in one run;
+    rows that are not .pt checkpoints are benched as they are."""
     from rich.console import Console
 
     onnx = []
     for pt, name in rows:  # one ONNX per row name, re-made when its checkpoint is newer
+        if Path(pt).suffix != ".pt":  # an artifact made elsewhere (INT8 ONNX, an OpenVINO folder): benched as it is
+            onnx.append(Path(pt))
+            continue
         dest = out / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") + ".onnx")
         if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
             export(pt, ExportConfig(format="onnx", imgsz=imgsz), out=dest)

@@ -4,8 +4,8 @@
 #   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
 # 1. the converged YOLOv8n (200 epochs), 2. its convergence tests (curve + 20 extra epochs),
 # 3. the screen: every recovery method at 50% of the GFLOPs, one seed, 20 epochs (row c waits for a
-#    converged YOLOv8s teacher), 4-5. the leader with a longer budget, plain and distilled,
-# 6. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers).
+#    converged YOLOv8s teacher), 4. the leader with a longer budget, 5. the headline rows (3 seeds),
+# 6. the rest of the zoo (yolo11n, v9t, yolo26n, the teachers), 7. more 60-epoch rows.
 # The 20-extra-epoch run of step 2 *is* the screen's "base" row (same FinetuneConfig, same weights), so it is
 # linked, not trained twice.
 set -euo pipefail
@@ -26,11 +26,29 @@ mkdir -p "$SCREEN"
 #    the input trained as long: does the budget close the gap to the issue's bar? (seed 0 first)
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 2 \
     --methods f-taylor,base --seeds 0
-# 5. the same budget at --round-to 4 (46.3%: channel multiples of 4 time faster than steps of 2, BENCHMARKS 10),
-#    plain (f-taylor) vs the combination (Taylor cut + self-distillation); base-60 is shared, linked not retrained
+# 5. the headline rows, 3 seeds, the screen's 20-epoch budget: the best method so far (f-sens: Taylor within
+#    blocks, sensitivity allocation across them; BENCHMARKS 10) and plain fine-tune (a) at 50% (a at --round-to 4:
+#    46.3%, the uniform level under 50%) and at 40%; base-20 (step 2) is linked into every folder. The 40% rows
+#    are also benched after OpenVINO and ONNX Runtime INT8 (the issue's <= 40% INT8 row). Trained only here; the
+#    session benches with training paused (latency): the same calls with base added to --methods and without
+#    --no-bench (--int8 openvino,onnxruntime for 0.4).
+R=benchmarks/results/recovery-yolov8n-garbage320-200ep
+for d in "$R-0.50-20ep-rt4" "$R-0.40-20ep"; do
+    mkdir -p "$d"
+    [ -e "$d/base-s0" ] || ln -s "$(realpath --relative-to="$d" "${RUN}-extra20/seed0")" "$d/base-s0"
+done
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --methods f-sens --seeds 0,1,2 \
+    --no-bench
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 20 --methods f-sens,a --seeds 0,1,2 \
+    --no-bench
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --round-to 4 --methods a \
+    --seeds 0,1,2 --no-bench
+# 6. the rest of the zoo: YOLO11n (the issue's third acceptance row), then v9t / yolo26n (issue 22), the teachers
+bash benchmarks/zoo_queue.sh
+# 7. longer budgets: 60 epochs at --round-to 4 (46.3%), plain Taylor vs Taylor cut + self-distillation; base-60 is
+#    shared with step 4, linked not retrained
 S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
 mkdir -p "$S60-rt4"
 [ -e "$S60-rt4/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60-rt4/base-s0"
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 4 \
     --methods base,f-taylor,best --best criterion=taylor,teacher=input --seeds 0
-bash benchmarks/zoo_queue.sh

@@ -15,6 +15,7 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
     g      prune -> the gentle fine-tune (AdamW 5e-5, BN frozen 1 epoch, no mosaic: BENCHMARKS 2f) 
     best   prune -> distill with ``--best`` options (e.g. "criterion=taylor,teacher=input" or
            "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0"; criterion picks the cut of row f-<criterion>)
+    NAME   a row of your own: ``--row NAME=OPTIONS``, options as for best; teacher=none is a plain fine-tune
 
 Every row gets the same number of training epochs (``--epochs``; d and e split it), last-epoch weights
 (the val split is also the test split), the seed given by ``--seed`` (``--seeds 0,1,2`` for the headline rows).
@@ -81,7 +82,9 @@ def row_identity(row: str, seed: int, a) -> dict:
     if row != "base":  # the unpruned input trained longer: no cut, so the level does not matter
         ident.update(level=a.level, round_to=a.round_to)
     ident.update({"d": {"sparse_epochs": a.sparse_epochs, "sparsity": a.sparsity}, "e": {"steps": a.steps},
-                  "best": {"best": a.best}, "c": {"teacher": str(a.teacher)}}.get(row, {}))
+                  "c": {"teacher": str(a.teacher)}}.get(row, {}))
+    if row in a.custom:
+        ident["best" if row == "best" else "opts"] = a.custom[row]
     return ident
 
 
@@ -140,16 +143,21 @@ def train_row(row: str, seed: int, a) -> Path:
         if not a.teacher:
             sys.exit("recovery_methods: row c needs --teacher (the larger model)")
         return _distilled(p, a.teacher, a.data, ft, run)
-    if row == "best":
-        opts = dict(kv.split("=", 1) for kv in a.best.split(",") if kv)
+    if row in a.custom:
+        opts = dict(kv.split("=", 1) for kv in a.custom[row].split(",") if kv)
         crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
         if crit:
             p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **CRITERIA[crit])
-        teacher = {"big": a.teacher, "input": a.model}[opts.pop("teacher", "input")]
+        who = opts.pop("teacher", "input")
+        teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
+        over = {k: (int(v) if k == "bn_freeze_epochs" else v if k == "optimizer" else float(v))
+                for k, v in opts.items()}
+        cfg = FinetuneConfig(**{**ft.as_dict(), **over})
+        if who == "none":
+            return trained(p, a.data, cfg, run)  # plain fine-tune with other settings
         if teacher is None:
-            sys.exit("recovery_methods: --best teacher=big needs --teacher (the larger model)")
-        over = {k: (float(v) if k != "bn_freeze_epochs" else int(v)) for k, v in opts.items()}
-        return _distilled(p, teacher, a.data, FinetuneConfig(**{**ft.as_dict(), **over}), run)
+            sys.exit(f"recovery_methods: row {row}: teacher=big needs --teacher (the larger model)")
+        return _distilled(p, teacher, a.data, cfg, run)
     sys.exit(f"recovery_methods: unknown row {row!r}")
 
 
@@ -161,7 +169,9 @@ def main() -> None:
     ap.add_argument("--level", type=float, default=0.5, help="GFLOPs kept")
     ap.add_argument("--epochs", type=int, default=20, help="training epochs of every row")
     ap.add_argument("--methods", default="base,a,b,c,d,e,f-lamp,g")
-    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--seeds", default="0", help="seeds of every row; a row's own: --methods a,f-sens@0+1+2")
+    ap.add_argument("--base-seeds", default="0", help="seeds of the base row (the input trained as long): one "
+                    "run is the reference unless a row's difference to it is within the spread")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--round-to", type=int, default=8, help="channel multiple; 8 lands YOLOv8n at 54.6%% for 0.5, "
                     "2 at 47.7%% (the search now prefers a level at or under the target)")
@@ -170,9 +180,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2, help="row e: prune + distill steps sharing the budget")
     ap.add_argument("--best", default="teacher=input",
                     help="row best: distill options, e.g. criterion=taylor,teacher=input or teacher=big,lr0=5e-5")
+    ap.add_argument("--row", action="append", default=[], metavar="NAME=OPTIONS",
+                    help="a row of your own, like best: e.g. 'lr5e4=criterion=sens,teacher=none,lr0=5e-4' (teacher=none: "
+                         "plain fine-tune); then name it in --methods")
+    ap.add_argument("--int8", default="", help="comma-separated backends (openvino, onnxruntime): also bench every "
+                    "row after static INT8 PTQ (minmax, 300 train images), and the input as OpenVINO FP32")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
+    a.custom = {"best": a.best, **dict(r.split("=", 1) for r in a.row)}
     for p in (a.model, a.data, *( [a.teacher] if a.teacher else [])):
         if not p.exists():
             sys.exit(f"recovery_methods: '{p}' not found")
@@ -183,10 +199,17 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     methods, seeds = [m for m in a.methods.split(",") if m], [int(s) for s in a.seeds.split(",")]
     rows = [(a.model, "input", "input")]
-    for s in seeds:
+    base_seeds = [int(s) for s in a.base_seeds.split(",")]
+    own = {m.split("@")[0]: [int(x) for x in m.split("@")[1].split("+")] for m in methods if "@" in m}
+    methods = [m.split("@")[0] for m in methods]
+    for s in sorted({*seeds, *(x for v in own.values() for x in v)}):
         for m in methods:
+            if s not in own.get(m, base_seeds if m == "base" else seeds):
+                continue
             print(f"== row {m} seed {s}", flush=True)
             rows.append((train_row(m, s, a), f"{m} s{s}", m))
+    if a.int8 and not a.no_bench:
+        rows += int8_rows(rows, a)
     (a.out / "rows.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     if a.no_bench:
         return
@@ -197,6 +220,31 @@ def main() -> None:
     print((a.out / "table.md").read_text())
 
 
+def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
+    """Every row after static INT8 PTQ for each backend of ``--int8`` (made once, reused), and the input exported
+    as OpenVINO FP32 (the reference for an OpenVINO INT8 row's speed-up on its own runtime)."""
+    import re
+
+    from yolo_compress.api import ExportConfig, QuantConfig, export, quantize
+
+    out = []
+    backends = [b for b in a.int8.split(",") if b]
+    if "openvino" in backends:
+        ov = a.out / "input_openvino_model"
+        if not ov.exists():
+            export(a.model, ExportConfig(format="openvino", imgsz=a.imgsz), out=ov)
+        out.append((ov, "input OpenVINO FP32", "input OpenVINO FP32"))
+    for b in backends:
+        cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax")
+        for pt, name, g in rows:
+            slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+            dest = a.out / (f"{slug}-int8_openvino_model" if b == "openvino" else f"{slug}-int8.onnx")
+            if not dest.exists():
+                quantize(pt, cfg, dest, threads=2)
+            out.append((dest, f"{name} INT8 {b}", f"{g} INT8 {b}"))
+    return out
+
+
 def table(rep, rows, a) -> str:
     from yolo_compress.bench.bench import cpu_label
 
@@ -204,20 +252,22 @@ def table(rep, rows, a) -> str:
     for r, (_, _, g) in zip(rep.rows, rows):
         by.setdefault(g, []).append(r)
     inp = by["input"][0]
-    out = ["| row | GFLOPs | params M | ORT latency vs input | mAP50-95 mean | min-max | seeds | vs input (pt) | "
-           "vs input + same epochs (pt) |", "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| row | GFLOPs | params M | size MB | latency vs input ORT FP32 | mAP50-95 mean | min-max | seeds | "
+           "vs input (pt) | vs input + same epochs (pt) |", "|---|---|---|---|---|---|---|---|---|---|"]
     base = statistics.mean(r.eval.map50_95 for r in by["base"]) if "base" in by else None
     for g, rs in by.items():
         m = [r.eval.map50_95 for r in rs]
         lat = statistics.mean(r.timing.p50_ms / inp.timing.p50_ms for r in rs)
         mean = statistics.mean(m)
-        out.append(f"| {g} | {rs[0].gflops:.3f} | {rs[0].params_m:.3f} | {lat:.2f}x | {mean:.4f} | "
+        num = lambda v: "—" if v is None or v != v else f"{v:.3f}"  # noqa: E731 (None / NaN: not measurable there)
+        out.append(f"| {g} | {num(rs[0].gflops)} | {num(rs[0].params_m)} | {rs[0].size_mb:.2f} | {lat:.2f}x | {mean:.4f} | "
                    f"{min(m):.4f}-{max(m):.4f} | {len(m)} | {100 * (mean - inp.eval.map50_95):+.2f} | "
                    f"{'' if base is None else f'{100 * (mean - base):+.2f}'} |")
     out += ["", f"{a.model.name} pruned to {a.level:.0%} of its GFLOPs (--round-to {a.round_to}; the GFLOPs column "
                 f"is what each row kept), {a.epochs} training epochs per row, "
-                f"last-epoch weights, {a.data} val ({inp.eval.images} images); latency: ONNX Runtime FP32, one "
-                f"interleaved bench run on {cpu_label(rep.machine)}, {rep.date}."]
+                f"last-epoch weights, {a.data} val ({inp.eval.images} images); latency: each row on its runtime "
+                f"(ONNX Runtime FP32 unless named) against the input on ONNX Runtime FP32, one interleaved bench run "
+                f"on {cpu_label(rep.machine)}, {rep.date}."]
     return "\n".join(out) + "\n"
 
 

@@ -72,9 +72,10 @@ def _batches(cfg) -> list[dict]:
 @torch.no_grad()
 def detection_loss(det: nn.Module, batches: list[dict]) -> float:
     """Mean Ultralytics detection loss (box + cls + dfl, default gains) of ``det`` on ``batches``,
-    BatchNorm in eval mode (the statistics it was trained with); ``det`` is left in eval mode."""
+    BatchNorm in eval mode (the statistics it was trained with); ``det`` is left in the mode it came in."""
     from ultralytics.cfg import get_cfg
 
+    was_training = det.training
     m = copy.copy(det)  # a shallow copy: the loss state (args, criterion) is not left on the caller's model
     m.args, m.criterion = get_cfg(), None
     m.train()
@@ -85,7 +86,7 @@ def detection_loss(det: nn.Module, batches: list[dict]) -> float:
     for b in batches:
         loss, _ = m.loss(b)
         total += float(loss.sum())
-    det.eval()
+    det.train(was_training)  # the submodules are shared with the copy
     return total / max(1, len(batches))
 
 
