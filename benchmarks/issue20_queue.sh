@@ -21,11 +21,11 @@ SCREEN=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-20ep
 mkdir -p "$SCREEN"
 [ -e "$SCREEN/base-s0" ] || ln -s "$(realpath --relative-to="$SCREEN" "${RUN}-extra20/seed0")" "$SCREEN/base-s0"  # relative: committed
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 \
-    --methods base,a,b,d,e,f-lamp,f-taylor,g --seeds 0
+    --methods base,a,b,d,e,f-lamp,f-taylor,g --seeds 0 --no-bench  # benched by the session (BENCHMARKS 10 has the call)
 # 4. the screen's leader (f-taylor) with 3x the budget, at a level at or under 50% (--round-to 2: 47.7%), beside
 #    the input trained as long: does the budget close the gap to the issue's bar? (seed 0 first)
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 2 \
-    --methods f-taylor,base --seeds 0
+    --methods f-taylor,base --seeds 0 --no-bench
 # 5. the headline rows, 3 seeds, the screen's 20-epoch budget: the best method so far (f-sens: Taylor within
 #    blocks, sensitivity allocation across them; BENCHMARKS 10) and plain fine-tune (a) at 50% (a at --round-to 4:
 #    46.3%, the uniform level under 50%) and at 40%; base-20 (step 2) is linked into every folder. The 40% rows

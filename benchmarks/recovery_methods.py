@@ -210,9 +210,9 @@ def main() -> None:
             rows.append((train_row(m, s, a), f"{m} s{s}", m))
     if a.int8 and not a.no_bench:
         rows += int8_rows(rows, a)
-    (a.out / "rows.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
-    if a.no_bench:
+    if a.no_bench:  # the folder's rows.json / bench / table stay those of its last bench
         return
+    (a.out / "rows.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     from _common import bench_rows
 
     rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz)
