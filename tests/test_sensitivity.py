@@ -109,3 +109,14 @@ def test_recipe_prune_stage_gets_the_data(tmp_path):
 
     cfg = Prune().parse({"target_flops": 0.5, "allocation": "sensitivity"}, Ctx())
     assert cfg.data == "some/data.yaml" and cfg.allocation == "sensitivity"
+
+
+@pytest.mark.parametrize("yaml_name", ["yolov9t.yaml", "yolo26n.yaml"])
+def test_other_families_scan_and_prune(yaml_name, train_yaml):
+    """YOLOv9 (ELAN blocks) and YOLO26 (end-to-end head, attention kept whole) are scanned block by block too:
+    every block gets a weight, the weights differ, and the pruned model keeps its output layout (prune() runs it)."""
+    y = load_model(yaml_name, nc=3)
+    res = prune(y, PruneConfig(ratio=0.3, allocation="sensitivity", imgsz=64, data=str(train_yaml), grad_batches=1))
+    w = res.sensitivity.weights
+    assert len(w) >= 15 and max(w.values()) == 1 and min(w.values()) < 1, res.sensitivity.table()
+    assert res.params_after < res.params_before
