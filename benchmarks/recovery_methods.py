@@ -221,8 +221,9 @@ def main() -> None:
 
 
 def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
-    """Every row after static INT8 PTQ for each backend of ``--int8`` (made once, reused), and the input exported
-    as OpenVINO FP32 (the reference for an OpenVINO INT8 row's speed-up on its own runtime)."""
+    """Every row after static INT8 PTQ for each backend of ``--int8`` (made once, re-made when its checkpoint is
+    newer, as bench_rows does for ONNX), and the input exported as OpenVINO FP32 (the reference for an OpenVINO
+    INT8 row's speed-up on its own runtime)."""
     import re
 
     from yolo_compress.api import ExportConfig, QuantConfig, export, quantize
@@ -239,7 +240,7 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
         for pt, name, g in rows:
             slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
             dest = a.out / (f"{slug}-int8_openvino_model" if b == "openvino" else f"{slug}-int8.onnx")
-            if not dest.exists():
+            if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
                 quantize(pt, cfg, dest, threads=2)
             out.append((dest, f"{name} INT8 {b}", f"{g} INT8 {b}"))
     return out

@@ -34,6 +34,7 @@ class PruneResult:
     cost_table: object = None  # allocation latency: the per-conv CostTable the ranking used
     note: str = ""  # e.g. why the achieved level is above the target
     sensitivity: object = None  # allocation sensitivity: the per-block Sensitivity the ratios came from
+    block_ratios: dict[int, float] = field(default_factory=dict)  # allocation sensitivity: the ratios applied
 
     @property
     def flops_kept(self) -> float:
@@ -44,10 +45,10 @@ class PruneResult:
         return self.params_after / self.params_before
 
     def _ratio_text(self) -> str:
-        if self.sensitivity is None:
+        if not self.block_ratios:
             return f"channel ratio {self.ratio:.3f}"
-        rs = self.sensitivity.ratios(self.ratio, 1.0).values()
-        return f"block channel ratios {min(rs):.3f}-{min(1.0, max(rs)):.3f} (scale {self.ratio:.3f})"
+        rs = self.block_ratios.values()
+        return f"block channel ratios {min(rs):.3f}-{max(rs):.3f} (scale {self.ratio:.3f})"
 
     def summary(self) -> str:
         return (
@@ -127,19 +128,13 @@ def _accumulate_gradients(m: nn.Module, cfg: PruneConfig, importance=None) -> No
     For the Hessian criterion the squared gradients are accumulated per image here and handed to
     Torch-Pruning's importance: its own ``accumulate_grad`` (1.6.1) checks names against a dict keyed by
     parameters, so it keeps only the last sample."""
-    from ultralytics.cfg import get_cfg
-
     from ..data import load_data, loss_batches
+    from .sensitivity import loss_mode
 
     if not cfg.data:
         raise ConfigError(f"criterion '{cfg.criterion}' needs training images: pass --data DATA.yaml")
     spec = load_data(cfg.data, splits=("train",))
-    m.args = get_cfg()  # loss gains (box, cls, dfl) at Ultralytics' defaults
-    m.criterion = None
-    m.train()
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            mod.eval()  # use, do not update, running statistics
+    loss_mode(m)  # Ultralytics' loss gains, BN statistics used and not updated
     per_sample = hasattr(importance, "accumulate_grad")
     sq: dict[nn.Parameter, torch.Tensor] = {}
     n = 0
@@ -246,7 +241,8 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
         out.model = pruned
     else:
         out = pruned
-    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels, costs, note, sens)
+    block_ratios = sens.ratios(ratio, cfg.max_layer_ratio) if sens else {}
+    return PruneResult(out, p0, p1, f0, f1, ratio, asked, channels, costs, note, sens, block_ratios)
 
 
 def _cost_table(model, cfg: PruneConfig):
@@ -362,7 +358,7 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
 
         atomic_write_text(dest.with_suffix(".sensitivity.json"), json.dumps(
             {**result.sensitivity.as_dict(), "scale": result.ratio,
-             "ratios": {str(i): r for i, r in result.sensitivity.ratios(result.ratio, cfg.max_layer_ratio).items()}},
+             "ratios": {str(i): r for i, r in result.block_ratios.items()}},
             indent=2) + "\n")
     check = load_model(dest).model.float().eval()
     with torch.inference_mode():

@@ -69,19 +69,26 @@ def _batches(cfg) -> list[dict]:
     return list(loss_batches(spec, cfg.imgsz, cfg.grad_batches, batch_size=8))
 
 
-@torch.no_grad()
-def detection_loss(det: nn.Module, batches: list[dict]) -> float:
-    """Mean Ultralytics detection loss (box + cls + dfl, default gains) of ``det`` on ``batches``,
-    BatchNorm in eval mode (the statistics it was trained with); ``det`` is left in the mode it came in."""
+def loss_mode(m: nn.Module) -> nn.Module:
+    """Put ``m`` where Ultralytics' ``m.loss(batch)`` works with the trained statistics: loss gains at
+    Ultralytics' defaults, a fresh criterion, train mode (raw head outputs) with BatchNorm in eval mode (use,
+    do not update, running statistics). Shared with the Taylor / Hessian gradients of prune.py."""
     from ultralytics.cfg import get_cfg
 
-    was_training = det.training
-    m = copy.copy(det)  # a shallow copy: the loss state (args, criterion) is not left on the caller's model
     m.args, m.criterion = get_cfg(), None
     m.train()
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
             mod.eval()
+    return m
+
+
+@torch.no_grad()
+def detection_loss(det: nn.Module, batches: list[dict]) -> float:
+    """Mean Ultralytics detection loss (box + cls + dfl, default gains) of ``det`` on ``batches``,
+    BatchNorm in eval mode (the statistics it was trained with); ``det`` is left in the mode it came in."""
+    was_training = det.training
+    m = loss_mode(copy.copy(det))  # a shallow copy: the loss state is not left on the caller's model
     total = 0.0
     for b in batches:
         loss, _ = m.loss(b)
@@ -97,7 +104,7 @@ def prunable_blocks(det: nn.Module, cfg) -> list[int]:
             if any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in blk.modules())]
 
 
-def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats, progress=None) -> Sensitivity:
+def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats) -> Sensitivity:
     """Probe every prunable block of ``det`` (see the module docstring). ``prune_once(det, cfg, ratio,
     ref_shape, costs, ratios)`` and ``stats(module) -> (params, gflops)`` are prune.py's."""
     from dataclasses import replace
@@ -113,16 +120,17 @@ def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats, 
 
     probe_cfg = replace(cfg, criterion="l2" if CRITERIA[cfg.criterion].needs_gradients else cfg.criterion,
                         allocation="flops")
+    from ..progress import task_progress
+
     dloss, dflops = {}, {}
     blocks = prunable_blocks(det, cfg)
-    for i in blocks:
-        m = prune_once(det, probe_cfg, 0.0, ref_shape, None, {i: PROBE})
-        removed = 1 - stats(m)[1] / f0
-        if removed <= 0:
-            continue  # nothing of this block can go (all kept whole): it keeps ratio 0
-        dloss[i], dflops[i] = detection_loss(m, batches) - base, removed
-        if progress:
-            progress(i, len(det.model))
+    with task_progress(f"sensitivity scan: {len(blocks)} blocks, each cut {PROBE:.0%} alone", len(blocks)) as done:
+        for n, i in enumerate(blocks, 1):
+            m = prune_once(det, probe_cfg, 0.0, ref_shape, None, {i: PROBE})
+            removed = 1 - stats(m)[1] / f0
+            if removed > 0:  # else nothing of this block can go (all kept whole): it keeps ratio 0
+                dloss[i], dflops[i] = detection_loss(m, batches) - base, removed
+            done(n)
     if not dloss:
         from ..errors import UnsupportedError
 
