@@ -29,6 +29,9 @@ def test_demo_ends_with_the_full_edge_cpu_command_read_from_its_recipe():
     assert text.splitlines()[-1].strip() == full_chain_command("yolo-compress")
     assert full_chain_command("yolo-compress").startswith("yolo-compress run edge-cpu --model ")
     assert "--data " in full_chain_command("yolo-compress")
-    distill = next(s for s in edge.stages if s.kind == "distill")
-    assert f"{distill.options['epochs']} epochs of self-distillation" in text
+    train = next(s for s in edge.stages if s.kind in ("distill", "finetune"))
+    what = "self-distillation" if train.kind == "distill" else "fine-tuning"
+    assert f"{train.options['epochs']} epochs of {what}" in text
+    cut = next(s for s in edge.stages if s.kind == "prune")
+    assert f"prune to {cut.options['target_flops']:.0%} of the GFLOPs ({cut.options.get('criterion', 'l2')}" in text
     assert text.count("INT8 for") == sum(s.kind == "quantize" for s in edge.stages)

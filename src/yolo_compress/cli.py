@@ -190,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="data YAML: training images for taylor and --allocation sensitivity; "
                                   "train/val for --steps")
+    p.add_argument("--soft-epochs", type=int, default=0,
+                   help="soft pruning: plan the cut, let its channels fade to zero over N epochs of training on "
+                        "--data while the whole network trains, then cut them (no output changes; resumable in "
+                        "<out>.soft/). 0 (default): cut at once")
+    p.add_argument("--soft-fade", type=float, default=1.0,
+                   help="share of --soft-epochs over which the channels fade (default 1); for the rest they are held "
+                        "at zero, so the pruned network trains inside the full one on one schedule (no second warm-up)")
     p.add_argument("--steps", type=int, default=1, help="iterative: N x (prune a little, fine-tune) (needs --data)")
     p.add_argument("--epochs-per-step", type=int, default=2)
     p.add_argument("--max-drop", type=float,
@@ -397,7 +404,8 @@ def _run(args, console) -> int:
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,
                               criterion=args.criterion, allocation=args.allocation, latency_table=args.latency_table,
                               global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
-                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data)
+                              ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data,
+                              soft_epochs=args.soft_epochs, soft_fade=args.soft_fade)
         from .prune.schedule import check_max_drop
 
         check_max_drop(args.max_drop)
@@ -410,7 +418,9 @@ def _run(args, console) -> int:
                               "--data, or prune once and run 'yolo-compress distill PRUNED --teacher ...'")
         if args.steps > 1:
             return _prune_steps(args, cfg, console)
-        result, dest = api.prune_checkpoint(args.model, cfg, args.out)
+        if args.soft_epochs and args.steps > 1:
+            raise ConfigError("--soft-epochs and --steps are two schedules; give one of them")
+        result, dest = api.prune_checkpoint(args.model, cfg, args.out, console=console)
         console.print(result.summary())
         console.print(f"saved {dest} (an Ultralytics checkpoint: YOLO('{dest}') loads it)")
         return 0

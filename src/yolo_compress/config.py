@@ -207,6 +207,10 @@ class PruneConfig(_Config):
     # (prune/sensitivity.py; needs data). BENCHMARKS.md 10.
     allocation: str = "flops"
     latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
+    # soft pruning (prune/soft.py): the cut is planned on the input, its channels fade to zero over this many
+    # epochs of training on `data` while the whole network trains, then they are cut (no output changes)
+    soft_epochs: int = 0
+    soft_fade: float = 1.0  # share of soft_epochs over which they fade; held at zero (trained around) for the rest
 
     def __post_init__(self):
         if self.allocation not in ALLOCATIONS:
@@ -223,6 +227,18 @@ class PruneConfig(_Config):
         if self.allocation == "latency" and self.target_flops == AUTO:
             raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "
                               "drop 'allocation: latency' or give target_flops: 0.x")
+        if not isinstance(self.soft_epochs, int) or isinstance(self.soft_epochs, bool) or self.soft_epochs < 0:
+            raise ConfigError(f"--soft-epochs {self.soft_epochs} is invalid; give 0 (cut at once) or a number of "
+                              f"epochs such as 10")
+        if self.soft_epochs and not self.data:
+            raise ConfigError("--soft-epochs trains while the planned channels fade: pass --data DATA.yaml")
+        if not isinstance(self.soft_fade, float | int) or not 0 < self.soft_fade <= 1:
+            raise ConfigError(f"--soft-fade {self.soft_fade} is outside (0, 1]; e.g. 0.5 fades the channels over the "
+                              f"first half of the soft epochs and trains the pruned network inside the full one after")
+        if self.soft_epochs and self.allocation == "latency":
+            raise ConfigError("--soft-epochs plans one fixed cut: use --allocation flops or sensitivity, not latency")
+        if self.soft_epochs and self.target_flops == AUTO:
+            raise ConfigError("soft pruning needs a fixed level: give target_flops: 0.x, not 'auto'")
         # the criterion name is checked against the registry by prune/importance.py::check_criterion (in
         # prune() and the recipe's prune check): config sits below the stages and does not import them
         if sum(v is not None for v in (self.ratio, self.target_flops, self.target_params)) != 1:

@@ -41,7 +41,12 @@ def full_chain_command(cli: str | None = None) -> str:
 def _describe(stage) -> str:
     o = stage.options
     if stage.kind == "prune" and o.get("target_flops"):
-        return f"prune to {o['target_flops']:.0%} of the GFLOPs ({o.get('criterion', 'l2')})"
+        how = [o.get("criterion", "l2")]
+        if o.get("allocation", "flops") != "flops":
+            how.append(f"{o['allocation']} allocation")
+        if o.get("soft_epochs"):
+            how.append(f"channels faded over {o['soft_epochs']} epochs first")
+        return f"prune to {o['target_flops']:.0%} of the GFLOPs ({', '.join(how)})"
     if stage.kind in ("distill", "finetune"):
         what = "self-distillation from your model" if stage.kind == "distill" else "fine-tuning"
         return f"{o.get('epochs', 10)} epochs of {what}"

@@ -165,7 +165,8 @@ class Prune(StageDef):
 
         o = dict(opts)
         crit = o.get("criterion", "l2")
-        needs = (crit in CRITERIA and CRITERIA[crit].needs_gradients) or o.get("allocation") == "sensitivity"
+        needs = ((crit in CRITERIA and CRITERIA[crit].needs_gradients) or o.get("allocation") == "sensitivity"
+                 or bool(o.get("soft_epochs")))
         if "ignore" in o:
             o["ignore"] = tuple(o["ignore"])
         return PruneConfig(**o, imgsz=ctx.imgsz, data=ctx.data if needs else None)
@@ -215,7 +216,7 @@ class Prune(StageDef):
         dest = ctx.work / "model.pt"
         if dest.exists():
             dest.unlink()
-        res, _ = prune_checkpoint(input, cfg, dest)
+        res, _ = prune_checkpoint(input, cfg, dest, soft_dir=ctx.work / "soft", console=ctx.console)
         return dest, {"summary": res.summary()}
 
 

@@ -69,11 +69,13 @@ def _conv_channels(module: nn.Module) -> dict[str, int]:
 
 
 def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...],
-                costs=None, ratios: dict[int, float] | None = None) -> nn.Module:
+                costs=None, ratios: dict[int, float] | None = None, record: list | None = None) -> nn.Module:
     """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy. With a cost table
     (``allocation: latency``) channels are ranked globally by importance per unit of cost saved. With
     ``ratios`` (top-level block index -> channel ratio; ``allocation: sensitivity``) each block is cut at its
-    own ratio, blocks not named keep every channel, and ``ratio`` is ignored."""
+    own ratio, blocks not named keep every channel, and ``ratio`` is ignored. With ``record`` (a list) the cut
+    is appended to it as ``(root layer name in the prunable form, pruning function name, channel indices)``
+    per DepGraph group, the plan :mod:`.soft` shrinks before it cuts."""
     import torch_pruning as tp
 
     m = copy.deepcopy(det).float()
@@ -102,12 +104,27 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
         _accumulate_gradients(m, cfg, importance)
     if cfg.criterion == "random":
         torch.manual_seed(cfg.seed)
-    pruner.step()
+    if record is None:
+        pruner.step()
+    else:
+        names = {mod: n for n, mod in m.named_modules()}
+        fn_names = _pruning_fn_names()
+        for group in pruner.step(interactive=True):
+            dep, idxs = group[0]
+            record.append((names[dep.target.module], fn_names.get(dep.handler, repr(dep.handler)), sorted(int(i) for i in idxs)))
+            group.prune()
     from_prunable(m, pruner.DG)
     for p in m.parameters():
         p.requires_grad_(grad_state.get(p, True))
     _validate(m, example, ref_shape)
     return m
+
+
+def _pruning_fn_names() -> dict:
+    """Torch-Pruning's pruning functions by name (``prune_conv_out_channels`` ...), to save a plan as text."""
+    from torch_pruning.pruner import function
+
+    return {getattr(function, n): n for n in dir(function) if n.startswith("prune_") and callable(getattr(function, n))}
 
 
 def _trace_outputs(out):
@@ -328,11 +345,12 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
     return ratio, m, note
 
 
-def prune_checkpoint(src, cfg: PruneConfig, out=None):
+def prune_checkpoint(src, cfg: PruneConfig, out=None, make=None):
     """Load ``src`` (.pt or model YAML), prune, save a plain Ultralytics checkpoint to ``out``.
 
     The input file is never written: ``out`` defaults to ``<stem>-pruned.pt`` beside it and may not be
     the input itself. The saved file is reloaded through ``YOLO()`` and run once before returning.
+    ``make(dest) -> PruneResult`` replaces the one-shot cut (the soft cut of :mod:`.checkpoint`).
     """
     from pathlib import Path
 
@@ -346,8 +364,7 @@ def prune_checkpoint(src, cfg: PruneConfig, out=None):
     if dest.suffix != ".pt":
         raise InputError(f"--out '{dest}' must end in .pt (a pruned model is saved as an Ultralytics checkpoint)")
     check_not_input(dest, {"model": src_p})
-    model = load_model(src)
-    result = prune(model, cfg)
+    result = make(dest) if make else prune(load_model(src), cfg)
     save_model(result.model, dest)
     if result.cost_table is not None and cfg.latency_table is None:  # reusable: --latency-table <out>.latency.json
         result.cost_table.save(dest.with_suffix(".latency.json"))
