@@ -4,16 +4,23 @@
 2. the *input* model trained for the same extra epochs as the recipe's training stages, plain fine-tune,
    then the same INT8 quantizations: what extra epochs alone give, so that the gain is not credited to
    compression;
-3. the ablation: the recipe's pruned model (its first stage's output) plain fine-tuned for the same epochs
-   instead of distilled, to show what the distillation adds;
+3. the ablation: for a recipe that distills, the recipe's pruned model (its first stage's output) plain
+   fine-tuned for the same epochs instead, to show what the distillation adds; for one that fine-tunes,
+   ``--ablation PATH`` benches a checkpoint you trained otherwise (e.g. recovery_methods' row a: the uniform
+   L2 cut at the same level, same epochs);
 4. one bench run (--rounds interleaved timing rounds) over: input FP32 (ORT, OpenVINO), the recipe's
    INT8 artifacts, the baseline FP32 and INT8. Latency ratios are against the input's ORT FP32 in that run.
 
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/edge_cpu.py                 # all (resumable)
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/edge_cpu.py --baseline-only # only step 2's training
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/edge_cpu.py --ablation-only # only step 3's training
+    # the converged reference (issue 20), reusing the input + 20 ep and the plain-L2 row already trained:
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/edge_cpu.py --model benchmarks/zoo/yolov8n-garbage320-200ep.pt \
+        --out benchmarks/results/edge-cpu-converged --run-dir runs/edge-cpu-converged \
+        --baseline benchmarks/zoo/yolov8n-garbage320-200ep-extra20/seed0/weights/last.pt \
+        --ablation benchmarks/results/recovery-yolov8n-garbage320-200ep-0.40-20ep/a-s0/weights/last.pt --rounds 3
 
-Outputs under benchmarks/results/edge-cpu/: report.md / report.html / plot.svg copied from the run,
+Outputs under --out (default benchmarks/results/edge-cpu/): report.md / report.html / plot.svg copied from the run,
 bench.md / bench.json, table.md, ft-baseline-<E>ep/ and ft-ablation-<E>ep/ (training runs, gitignored).
 A run folder made by an earlier version of the recipe cannot be resumed (the runner refuses a changed
 recipe): pass a new --run-dir.
@@ -44,9 +51,16 @@ def main() -> None:
     ap.add_argument("--recipe", default="edge-cpu")
     ap.add_argument("--run-dir", type=Path, default=OUT / "run")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=OUT, help="where the table, bench and exports go")
+    ap.add_argument("--baseline", type=Path, help="the input already trained the same extra epochs (not retrained)")
+    ap.add_argument("--ablation", type=Path, help="a checkpoint to bench as the ablation row (not trained here)")
+    ap.add_argument("--ablation-name", default="uniform L2 cut at the same level, same fine-tune",
+                    help="what --ablation is, for its row name")
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--ablation-only", action="store_true")
     a = ap.parse_args()
+    global OUT
+    OUT = a.out
     OUT.mkdir(parents=True, exist_ok=True)
     recipe = load_recipe(builtin_recipe(a.recipe) or a.recipe)
     trains = [s.config.train if s.kind == "distill" else s.config for s in recipe.stages
@@ -56,7 +70,7 @@ def main() -> None:
     if a.ablation_only:
         trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, OUT / f"ft-ablation-{epochs}ep")
         return
-    baseline = trained(a.model, a.data, base_cfg, OUT / f"ft-baseline-{epochs}ep")
+    baseline = a.baseline or trained(a.model, a.data, base_cfg, OUT / f"ft-baseline-{epochs}ep")
     if a.baseline_only:
         return
     cmd = [sys.executable, "-m", "yolo_compress.cli", "run", a.recipe, "--model", str(a.model), "--data", str(a.data),
@@ -66,7 +80,9 @@ def main() -> None:
     subprocess.run(cmd, check=True)
     for f in ("report.md", "report.html", "plot.svg"):
         shutil.copy(a.run_dir / f, OUT / f)
-    ablation = trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, OUT / f"ft-ablation-{epochs}ep")
+    distills = any(s.kind == "distill" for s in recipe.stages)
+    ablation = a.ablation or (trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, OUT / f"ft-ablation-{epochs}ep")
+                              if distills else None)
 
     base_art = []
     for s in recipe.stages:
@@ -77,11 +93,14 @@ def main() -> None:
         if not dest.exists():
             quantize(baseline, q, dest)
         base_art.append((dest, f"input + same {epochs} ep, INT8 {q.backend}"))
-    distilled = next(a.run_dir.glob("[0-9][0-9]-distill/model.pt"))
+    recovered = sorted(a.run_dir.glob("[0-9][0-9]-distill/model.pt")) + sorted(a.run_dir.glob("[0-9][0-9]-finetune/model.pt"))
     fp32 = [(a.model, "onnx", OUT / "input.onnx", "input FP32"),
             (a.model, "openvino", OUT / "input_openvino_model", "input FP32"),
-            (distilled, "onnx", OUT / "distilled.onnx", "edge-cpu distill stage FP32"),
-            (ablation, "onnx", OUT / "ablation.onnx", f"ablation: pruned + {epochs} ep plain fine-tune FP32")]
+            (recovered[-1], "onnx", OUT / "distilled.onnx" if distills else OUT / "recovered.onnx",
+             f"edge-cpu {'distill' if distills else 'finetune'} stage FP32")]
+    if ablation:
+        what = f"pruned + {epochs} ep plain fine-tune" if not a.ablation else a.ablation_name
+        fp32.append((ablation, "onnx", OUT / "ablation.onnx", f"ablation: {what} FP32"))
     rows = []
     for pt, fmt, dest, name in fp32:  # exported once; reruns reuse them
         if not dest.exists():
