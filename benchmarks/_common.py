@@ -19,9 +19,11 @@ def trained(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
     return run / "weights" / "last.pt"
 
 
-def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3):
-    """Export every checkpoint row to ONNX (once: existing exports are reused) and bench all rows in one run;
-    rows that are not .pt checkpoints are benched as they are."""
+def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3,
+               bench_dir: Path | None = None):
+    """Export every checkpoint row to ONNX in ``out`` (once: existing exports are reused) and bench all rows in
+    one run (bench.md / bench.json in ``bench_dir``, default ``out``); rows that are not .pt checkpoints are
+    benched as they are."""
     from rich.console import Console
 
     onnx = []
@@ -35,6 +37,6 @@ def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, 
         onnx.append(dest)
     console = Console(width=200)
     report = bench(onnx, BenchConfig(data=str(data), imgsz=imgsz, threads=2, runs=100, rounds=rounds),
-                   names=[n for _, n in rows], out_dir=out, console=console)
+                   names=[n for _, n in rows], out_dir=bench_dir or out, console=console)
     report.print(console)
     return report

@@ -37,6 +37,15 @@ for d in "$R-0.50-20ep-rt4" "$R-0.40-20ep"; do
     mkdir -p "$d"
     [ -e "$d/base-s0" ] || ln -s "$(realpath --relative-to="$d" "${RUN}-extra20/seed0")" "$d/base-s0"
 done
+# 5a. soft pruning on one schedule (the f-sens cut planned, its channels faded to zero over 10 epochs and held
+#     there for 10 while the whole network trains, then cut): the 50% screen's leader (seed 0: 0.4965 vs 0.4856
+#     for the hard f-sens cut, Ultralytics val at epoch 20), at both levels, 3 seeds each, before the rest
+SOFT="soft-hold=criterion=sens,soft=10,hold=1,teacher=none"
+for run in "0.5 1" "0.4 0" "0.5 2" "0.4 1" "0.4 2"; do
+    set -- $run
+    "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level "$1" --epochs 20 --row "$SOFT" --methods soft-hold \
+        --seeds "$2" --no-bench
+done
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --methods f-sens --seeds 0,1,2 \
     --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 20 --methods f-sens,a --seeds 0,1,2 \

@@ -219,6 +219,8 @@ def main() -> None:
     ap.add_argument("--int8", default="", help="comma-separated backends (openvino, onnxruntime): also bench every "
                     "row after static INT8 PTQ (minmax, 300 train images), and the input as OpenVINO FP32")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--tag", help="bench these rows apart: bench-TAG/, table-TAG.md and rows-TAG.json, leaving the "
+                    "folder's main table (the screen) as it is")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     a.custom = {"best": a.best, **dict(r.split("=", 1) for r in a.row)}
@@ -245,12 +247,14 @@ def main() -> None:
         rows += int8_rows(rows, a)
     if a.no_bench:  # the folder's rows.json / bench / table stay those of its last bench
         return
-    (a.out / "rows.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
+    sfx = f"-{a.tag}" if a.tag else ""
+    (a.out / f"rows{sfx}.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     from _common import bench_rows
 
-    rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz)
-    (a.out / "table.md").write_text(table(rep, rows, a))
-    print((a.out / "table.md").read_text())
+    bench_dir = a.out / f"bench{sfx}" if a.tag else None
+    rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz, bench_dir=bench_dir)
+    (a.out / f"table{sfx}.md").write_text(table(rep, rows, a))
+    print((a.out / f"table{sfx}.md").read_text())
 
 
 def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
