@@ -4,6 +4,7 @@ with a message that names the option and the fix. Configs round-trip to plain di
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 from .errors import ConfigError
 
@@ -18,8 +19,17 @@ def _check_imgsz(imgsz, option: str = "--imgsz") -> None:
 
 
 class _Config:
+    # fields added after runs were fingerprinted with this config: left out of fingerprint_dict() while at their
+    # default, so that resuming a run after an upgrade does not redo finished work
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ()
+
     def as_dict(self) -> dict:
         return asdict(self)  # type: ignore[arg-type]
+
+    def fingerprint_dict(self) -> dict:
+        """``as_dict()`` as resumes compare it (see ``LATER_FIELDS``)."""
+        defaults = {f.name: f.default for f in fields(self)}  # type: ignore[arg-type]
+        return {k: v for k, v in self.as_dict().items() if not (k in self.LATER_FIELDS and v == defaults[k])}
 
     @classmethod
     def from_dict(cls, d: dict):
@@ -209,6 +219,7 @@ class PruneConfig(_Config):
     latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
     # soft pruning (prune/soft.py): the cut is planned on the input, its channels fade to zero over this many
     # epochs of training on `data` while the whole network trains, then they are cut (no output changes)
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("soft_epochs", "soft_fade")
     soft_epochs: int = 0
     soft_fade: float = 1.0  # share of soft_epochs over which they fade; held at zero (trained around) for the rest
 

@@ -70,7 +70,7 @@ def stage_fingerprint(stage: Stage, input_model: Path, ctx: Context, config=None
     """(fingerprint, its parts): kind, typed config (``config``: as resolved from the latency budget), input
     model bytes, the other files the stage reads (for an 'auto' stage: the device profile)."""
     cfg = stage.config if config is None else config
-    parts = {"kind": stage.kind, "config": cfg.as_dict(), "input": _hash(input_model)}
+    parts = {"kind": stage.kind, "config": getattr(cfg, "fingerprint_dict", cfg.as_dict)(), "input": _hash(input_model)}
     for name, path in sorted(STAGES[stage.kind].inputs(stage.config, ctx).items()):
         if path:
             parts[name] = data_hash(path) if name == "data" else _hash(path)
