@@ -112,3 +112,13 @@ def test_the_soft_fields_leave_fingerprints_of_earlier_runs_alone(val_as_train_d
     assert set(hard.as_dict()) - set(hard.fingerprint_dict()) == {"soft_epochs", "soft_fade"}
     soft = PruneConfig(target_flops=0.5, imgsz=IMGSZ, data=str(val_as_train_data), soft_epochs=2)
     assert soft.fingerprint_dict()["soft_epochs"] == 2
+
+
+def test_the_report_reads_a_soft_prune_stage_as_training(tmp_path):
+    """The report's advice ("longer recovery ... try soft_epochs: N") sees the soft stage's val curve."""
+    from yolo_compress.pipeline.report import _val_curve
+
+    f = tmp_path / "01-prune" / "soft" / "soft" / "results.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text("epoch,metrics/mAP50-95(B)\n1,0.30\n2,0.35\n3,0.41\n")
+    assert _val_curve(tmp_path, "01-prune") == [0.30, 0.35, 0.41]

@@ -200,6 +200,8 @@ def _stage_options(recipe: dict) -> dict[str, tuple[str, dict]]:
 def _val_curve(run: Path, label: str) -> list[float]:
     """A training stage's per-epoch val mAP50-95 (Ultralytics' results.csv)."""
     f = run / label / "train" / "results.csv"
+    if not f.exists():  # a soft prune stage trains in soft/soft/
+        f = run / label / "soft" / "soft" / "results.csv"
     if not f.exists():
         return []
     with f.open() as fh:
@@ -235,15 +237,18 @@ def _advice(kind: str, row: dict, rows: list[dict], final: list[dict], run: Path
             return (f"INT8 costs {quant_cost:.2f} of the {-row['d_map']:.2f} pt here (the float model before it loses "
                     f"{pt_drop:.2f}): quantize with max_drop: {allowed} (keeps the most sensitive layers in float), "
                     f"calibration: minmax or more calib_images, or another runtime")
-        train = [lab for lab, (k, _) in stages.items() if k in ("finetune", "distill") and lab < row["stage"]]
+        train = [lab for lab, (k, o) in stages.items()
+                 if (k in ("finetune", "distill") or (k == "prune" and o.get("soft_epochs"))) and lab < row["stage"]]
         prune = [(lab, o) for lab, (k, o) in stages.items() if k == "prune" and lab < row["stage"]]
         if train:
             curve = _val_curve(run, train[-1])
             gain = _rising(curve)
-            epochs = stages[train[-1]][1].get("epochs", len(curve))
+            o = stages[train[-1]][1]
+            key = "epochs" if stages[train[-1]][0] != "prune" else "soft_epochs"
+            epochs = o.get(key, len(curve))
             if gain is not None and gain > 0.1:
                 return (f"longer recovery: {train[-1]} still gained {gain:.2f} pt val mAP50-95 over its last epochs "
-                        f"({len(curve)} run); try epochs: {2 * int(epochs)}")
+                        f"({len(curve)} run); try {key}: {2 * int(epochs)}")
         if prune:
             lab, o = prune[-1]
             how = (f"ratio: {o['ratio']} -> {round(o['ratio'] / 2, 3)}" if o.get("ratio") else
