@@ -5,7 +5,7 @@ The demo runs the ``demo`` recipe (``assets/recipes/demo.yaml``): static INT8 (m
 100 shipped train images) for ONNX Runtime and for OpenVINO, one bench run of the input and both artifacts on
 the 60 shipped val images, and the report, whose targets (>= 3x smaller, faster than the input on the same
 runtime, <= 2 points of mAP50-95 lost) are met by that run. It then names the one command that runs the full
-``edge-cpu`` chain (prune, self-distillation, INT8) on the user's own model and data
+``edge-cpu`` chain (prune, fine-tune, INT8) on the user's own model and data
 (:func:`full_chain_command`): pruning needs a recovery on the user's full train set, not a demo's budget
 (``assets/recipes/demo.yaml`` says what the short one cost).
 """
