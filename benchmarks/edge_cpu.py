@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=Path("../shared/models/yolov8n-garbage320.pt"))
     ap.add_argument("--data", type=Path, default=Path("../shared/datasets/garbage-320/data.yaml"))
     ap.add_argument("--recipe", default="edge-cpu")
-    ap.add_argument("--run-dir", type=Path, default=OUT / "run")
+    ap.add_argument("--run-dir", type=Path, help="the recipe's run folder (default <out>/run)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=OUT, help="where the table, bench and exports go")
     ap.add_argument("--baseline", type=Path, help="the input already trained the same extra epochs (not retrained)")
@@ -59,18 +59,21 @@ def main() -> None:
     ap.add_argument("--baseline-only", action="store_true")
     ap.add_argument("--ablation-only", action="store_true")
     a = ap.parse_args()
-    global OUT
-    OUT = a.out
-    OUT.mkdir(parents=True, exist_ok=True)
+    for given in (a.baseline, a.ablation):
+        if given and not given.exists():
+            sys.exit(f"edge_cpu: '{given}' not found; give a trained .pt or leave the option out (then it is trained)")
+    out = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    a.run_dir = a.run_dir or out / "run"
     recipe = load_recipe(builtin_recipe(a.recipe) or a.recipe)
     trains = [s.config.train if s.kind == "distill" else s.config for s in recipe.stages
               if s.kind in ("finetune", "distill")]
     epochs = sum(t.epochs for t in trains)
     base_cfg = dataclasses.replace(trains[0], epochs=epochs)
     if a.ablation_only:
-        trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, OUT / f"ft-ablation-{epochs}ep")
+        trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, out / f"ft-ablation-{epochs}ep")
         return
-    baseline = a.baseline or trained(a.model, a.data, base_cfg, OUT / f"ft-baseline-{epochs}ep")
+    baseline = a.baseline or trained(a.model, a.data, base_cfg, out / f"ft-baseline-{epochs}ep")
     if a.baseline_only:
         return
     cmd = [sys.executable, "-m", "yolo_compress.cli", "run", a.recipe, "--model", str(a.model), "--data", str(a.data),
@@ -79,9 +82,9 @@ def main() -> None:
         cmd.append("--resume")
     subprocess.run(cmd, check=True)
     for f in ("report.md", "report.html", "plot.svg"):
-        shutil.copy(a.run_dir / f, OUT / f)
+        shutil.copy(a.run_dir / f, out / f)
     distills = any(s.kind == "distill" for s in recipe.stages)
-    ablation = a.ablation or (trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, OUT / f"ft-ablation-{epochs}ep")
+    ablation = a.ablation or (trained(a.run_dir / "01-prune" / "model.pt", a.data, base_cfg, out / f"ft-ablation-{epochs}ep")
                               if distills else None)
 
     base_art = []
@@ -89,18 +92,18 @@ def main() -> None:
         if s.kind != "quantize":
             continue
         q = dataclasses.replace(s.config, data=str(a.data))
-        dest = OUT / ("baseline_int8_openvino_model" if q.backend == "openvino" else "baseline_int8.onnx")
+        dest = out / ("baseline_int8_openvino_model" if q.backend == "openvino" else "baseline_int8.onnx")
         if not dest.exists():
             quantize(baseline, q, dest)
         base_art.append((dest, f"input + same {epochs} ep, INT8 {q.backend}"))
-    recovered = sorted(a.run_dir.glob("[0-9][0-9]-distill/model.pt")) + sorted(a.run_dir.glob("[0-9][0-9]-finetune/model.pt"))
-    fp32 = [(a.model, "onnx", OUT / "input.onnx", "input FP32"),
-            (a.model, "openvino", OUT / "input_openvino_model", "input FP32"),
-            (recovered[-1], "onnx", OUT / "distilled.onnx" if distills else OUT / "recovered.onnx",
+    recovered = sorted([*a.run_dir.glob("[0-9][0-9]-distill/model.pt"), *a.run_dir.glob("[0-9][0-9]-finetune/model.pt")])
+    fp32 = [(a.model, "onnx", out / "input.onnx", "input FP32"),
+            (a.model, "openvino", out / "input_openvino_model", "input FP32"),
+            (recovered[-1], "onnx", out / "distilled.onnx" if distills else out / "recovered.onnx",
              f"edge-cpu {'distill' if distills else 'finetune'} stage FP32")]
     if ablation:
         what = f"pruned + {epochs} ep plain fine-tune" if not a.ablation else a.ablation_name
-        fp32.append((ablation, "onnx", OUT / "ablation.onnx", f"ablation: {what} FP32"))
+        fp32.append((ablation, "onnx", out / "ablation.onnx", f"ablation: {what} FP32"))
     rows = []
     for pt, fmt, dest, name in fp32:  # exported once; reruns reuse them
         if not dest.exists():
@@ -109,7 +112,7 @@ def main() -> None:
     run_arts = sorted(x for d in a.run_dir.glob("[0-9][0-9]-quantize*") for x in d.iterdir()
                       if x.name.startswith("model_") and (x.suffix == ".onnx" or x.is_dir()))
     rows += [(p, f"edge-cpu {p.parent.name} ({'OpenVINO' if p.is_dir() else 'ORT'} INT8)") for p in run_arts]
-    base_onnx = OUT / "baseline.onnx"
+    base_onnx = out / "baseline.onnx"
     if not base_onnx.exists():
         export(baseline, ExportConfig(format="onnx", imgsz=recipe.imgsz), out=base_onnx)
     rows += [(base_onnx, f"input + same {epochs} ep FP32")] + base_art
@@ -118,7 +121,7 @@ def main() -> None:
     console = Console(width=220)
     report = bench([p for p, _ in rows], BenchConfig(data=str(a.data), imgsz=recipe.imgsz, threads=2, runs=100,
                                                       rounds=a.rounds),
-                   names=[n for _, n in rows], out_dir=OUT, console=console)
+                   names=[n for _, n in rows], out_dir=out, console=console)
     report.print(console)
     ref = report.rows[0]
     lines = ["| artifact | runtime | size MB | x smaller | GFLOPs | ORT-FP32-relative latency (p50) | mAP50-95 | "
@@ -127,7 +130,7 @@ def main() -> None:
         lines.append(f"| {r.name} | {r.runtime} | {r.size_mb:.2f} | {ref.size_mb / r.size_mb:.1f}x | {r.gflops:.3f} | "
                      f"{r.timing.p50_ms / ref.timing.p50_ms:.2f}x | {r.eval.map50_95:.4f} | "
                      f"{(r.eval.map50_95 - ref.eval.map50_95) * 100:+.2f} |")
-    (OUT / "table.md").write_text("\n".join(lines) + f"\n\n{report.date}, {report.machine.get('cpu', '')}, "
+    (out / "table.md").write_text("\n".join(lines) + f"\n\n{report.date}, {report.machine.get('cpu', '')}, "
                                   f"{a.rounds} interleaved timing rounds\n")
     print("\n".join(lines))
 

@@ -16,9 +16,7 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
     best   prune -> distill with ``--best`` options (e.g. "criterion=taylor,teacher=input" or
            "teacher=big,lr0=5e-5,bn_freeze_epochs=1,mosaic=0"; criterion picks the cut of row f-<criterion>)
     NAME   a row of your own: ``--row NAME=OPTIONS``, options as for best; teacher=none is a plain fine-tune;
-           sparse=N first trains N epochs of the budget with row d's group sparsity, then cuts (the combination
-           d + f-<criterion>: e.g. 'best=criterion=sens,sparse=5,teacher=none'); soft=N plans the cut of
-           f-<criterion>, fades its channels to zero over N epochs of the budget while the whole network trains
+           soft=N plans the cut of f-<criterion>, fades its channels to zero over N epochs of the budget while the whole network trains
            (``prune --soft-epochs N``), cuts them (no output changes) and fine-tunes the rest; soft=N,hold=1
            instead holds them at zero for the rest of the budget in the same run (``--soft-epochs E --soft-fade
            N/E``: one schedule, the pruned network trained inside the full one) and cuts at the end
@@ -91,8 +89,6 @@ def row_identity(row: str, seed: int, a) -> dict:
                   "c": {"teacher": str(a.teacher)}}.get(row, {}))
     if row in a.custom:
         ident["best" if row == "best" else "opts"] = a.custom[row]
-        if "sparse=" in a.custom[row]:
-            ident["sparsity"] = a.sparsity
     return ident
 
 
@@ -154,7 +150,6 @@ def train_row(row: str, seed: int, a) -> Path:
     if row in a.custom:
         opts = dict(kv.split("=", 1) for kv in a.custom[row].split(",") if kv)
         crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
-        sparse = int(opts.pop("sparse", 0))  # row d's sparsity training first (this many epochs of the budget)
         soft = int(opts.pop("soft", 0))  # soft pruning: the planned channels fade over this many epochs, then the cut
         hold = opts.pop("hold", "0") == "1"  # soft=N,hold=1: fade over N epochs, hold at zero to the budget's end
         if soft:
@@ -173,11 +168,6 @@ def train_row(row: str, seed: int, a) -> Path:
                 p.with_suffix(".txt").write_text(res.summary() + "\n" + soft_summary(info) + "\n")
             if hold:  # the whole budget was the soft run: the cut model is the row's result
                 return p
-            run, sparse = run / "ft", soft
-        elif sparse:
-            src = trained(a.model, a.data, FinetuneConfig(**{**ft.as_dict(), "epochs": sparse, "sparsity": a.sparsity,
-                                                             "sparsity_mode": "group"}), run / "sparse")
-            p = _pruned(src, a.level, a.imgsz, run, a.data, a.round_to, **(CRITERIA[crit] if crit else {}))
             run = run / "ft"
         elif crit:
             p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **CRITERIA[crit])
@@ -185,7 +175,7 @@ def train_row(row: str, seed: int, a) -> Path:
         teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
         over = {k: (int(v) if k == "bn_freeze_epochs" else v if k == "optimizer" else float(v))
                 for k, v in opts.items()}
-        cfg = FinetuneConfig(**{**ft.as_dict(), "epochs": E - sparse, **over})
+        cfg = FinetuneConfig(**{**ft.as_dict(), "epochs": E - soft, **over})
         if who == "none":
             return trained(p, a.data, cfg, run)  # plain fine-tune with other settings
         if teacher is None:

@@ -82,9 +82,7 @@ def make_plan(model, cfg: PruneConfig):
     from ..models import torch_module
     from .prune import _conv_channels, _output_shape, _prune_once, prune
 
-    if cfg.allocation == "latency":
-        raise ConfigError("soft pruning plans a fixed cut: use allocation 'flops' or 'sensitivity', not 'latency'")
-    result = prune(model, cfg)
+    result = prune(model, cfg)  # (PruneConfig refuses soft_epochs with allocation latency or target 'auto')
     det = torch_module(model)
     record: list = []
     again = _prune_once(det, cfg, result.ratio, _output_shape(det, cfg.imgsz), None, result.block_ratios or None,
@@ -214,7 +212,6 @@ def soft_prune(src, cfg: PruneConfig, epochs: int, out_dir, ft=None, console=Non
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan_f, ident = out / "plan.json", identity(src, cfg)
-    model = load_model(src)
     sens = None
     if plan_f.exists():
         plan = Plan.load(plan_f)
@@ -222,7 +219,7 @@ def soft_prune(src, cfg: PruneConfig, epochs: int, out_dir, ft=None, console=Non
             raise ConfigError(f"'{plan_f}' was planned from another input or prune config; use another output folder "
                               f"or remove '{out}' to start again")
     else:
-        plan, first = make_plan(model, cfg)
+        plan, first = make_plan(load_model(src), cfg)
         plan.identity, sens = ident, first.sensitivity
         plan.save(plan_f)
     ft = ft or FinetuneConfig(imgsz=cfg.imgsz)
