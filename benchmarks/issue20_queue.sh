@@ -37,6 +37,9 @@ for d in "$R-0.50-20ep-rt4" "$R-0.40-20ep"; do
     mkdir -p "$d"
     [ -e "$d/base-s0" ] || ln -s "$(realpath --relative-to="$d" "${RUN}-extra20/seed0")" "$d/base-s0"
 done
+# 5-. YOLO11n's converged reference before the remaining seeds (the issue's third acceptance row needs it, and it
+#     is the longest pole: ~4-5 h on 2 cores, resumed across sessions; zoo_queue.sh then finds it finished)
+"$PY" benchmarks/zoo.py --model yolo11n --epochs 200 --name yolo11n-garbage320-200ep
 # 5a. soft pruning on one schedule (the f-sens cut planned, its channels faded to zero over 10 epochs and held
 #     there for 10 while the whole network trains, then cut): the 50% screen's leader (seed 0: 0.4965 vs 0.4856
 #     for the hard f-sens cut, Ultralytics val at epoch 20), at both levels, 3 seeds each, before the rest
