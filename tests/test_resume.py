@@ -126,7 +126,7 @@ model: {model}
 data: {data}
 imgsz: 64
 runtimes: [onnxruntime]
-bench: {{runs: 0}}
+bench: {{runs: 0, limit: 8}}
 stages:
   - prune: {{ratio: 0.2}}
   - finetune: {{epochs: 1, batch: 16, workers: 0}}
@@ -183,11 +183,11 @@ def _table(run: Path) -> list[list[str]]:
     return [[[c.strip() for c in x.strip("|").split("|")][i] for i in keep] for x in lines[1:]]
 
 
-def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, default_model, val_as_train_data):
+def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, default_model, few_images_data):
     from yolo_compress.export.exporter import verify
 
     rec = tmp_path / "r.yaml"
-    rec.write_text(KILLED.format(model=default_model, data=val_as_train_data))
+    rec.write_text(KILLED.format(model=default_model, data=few_images_data))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0", "TMPDIR": str(tmp)}
