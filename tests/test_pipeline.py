@@ -71,10 +71,10 @@ def test_bad_recipes_fail_before_work_naming_line_and_key(tmp_path, body, match)
         assert not (tmp_path / "run").exists()
 
 
-def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, data, tmp_path):
+def test_tiny_recipe_killed_in_stage_two_resumes_to_the_full_report(tiny_pt, few_images_data, tmp_path):
     """prune -> fine-tune (2 epochs) -> INT8 on a tiny model; killed during the fine-tune, then resumed:
     stage one is not re-run, training continues, and the report has every stage."""
-    rec = _recipe(tmp_path, TINY.format(model=tiny_pt, data=data, epochs=2))
+    rec = _recipe(tmp_path, TINY.format(model=tiny_pt, data=few_images_data, epochs=2))
     run = tmp_path / "run"
     last = run / ".02-finetune.partial" / "train" / "weights" / "last.pt"
     kill_after(["run", str(rec), "--out", str(run), "--threads", "2"], last)
