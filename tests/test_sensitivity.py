@@ -121,3 +121,20 @@ def test_other_families_scan_and_prune(yaml_name, train_yaml):
     w = res.sensitivity.weights
     assert len(w) >= 15 and max(w.values()) == 1 and min(w.values()) < 1, res.sensitivity.table()
     assert res.params_after < res.params_before
+
+
+def test_a_probe_searching_only_its_block_groups_cuts_what_the_full_search_cuts(train_yaml):
+    """The scan's speed-up (each probe roots Torch-Pruning's group search only at the convs tied to its block) must
+    not change a probe. YOLO11n's neck block 22 shares channels with the head's depthwise convs (block 23): the
+    case where simply leaving the other blocks out would cut less."""
+    from yolo_compress.prune.prune import _conv_channels, _output_shape, _prune_once, block_couplings
+
+    det = load_model("yolo11n.yaml", nc=3).model
+    cfg = PruneConfig(ratio=0.3, imgsz=64)
+    couplings = block_couplings(det, cfg)
+    assert any(not n.startswith("model.22.") for n in couplings[22]), "no cross-block group found"
+    ref = _output_shape(det, 64)
+    for block in (22, 6):
+        full = _conv_channels(_prune_once(det, cfg, 0.0, ref, None, {block: 0.3}))
+        fast = _conv_channels(_prune_once(det, cfg, 0.0, ref, None, {block: 0.3}, roots=couplings[block]))
+        assert fast == full and fast != _conv_channels(det), block

@@ -69,13 +69,17 @@ def _conv_channels(module: nn.Module) -> dict[str, int]:
 
 
 def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple[int, ...],
-                costs=None, ratios: dict[int, float] | None = None, record: list | None = None) -> nn.Module:
+                costs=None, ratios: dict[int, float] | None = None, record: list | None = None,
+                roots: frozenset[str] | None = None) -> nn.Module:
     """Prune a copy of a DetectionModel at channel ``ratio``; returns the pruned copy. With a cost table
     (``allocation: latency``) channels are ranked globally by importance per unit of cost saved. With
     ``ratios`` (top-level block index -> channel ratio; ``allocation: sensitivity``) each block is cut at its
     own ratio, blocks not named keep every channel, and ``ratio`` is ignored. With ``record`` (a list) the cut
     is appended to it as ``(root layer name in the prunable form, pruning function name, channel indices)``
-    per DepGraph group, the plan :mod:`.soft` shrinks before it cuts."""
+    per DepGraph group, the plan :mod:`.soft` shrinks before it cuts. With ``roots`` (names in the prunable
+    form, from :func:`block_couplings`) only those convs may root a group: every other conv is kept out of
+    Torch-Pruning's group search, which then scores and walks only the groups the probe can cut (the same cut:
+    every group that touches the named blocks has all its convs among the roots)."""
     import torch_pruning as tp
 
     m = copy.deepcopy(det).float()
@@ -85,6 +89,8 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
         p.requires_grad_(True)
     to_prunable(m)
     ignored = default_ignored_layers(m) + _named(m, cfg.ignore)
+    if roots is not None:
+        ignored += [mod for n, mod in m.named_modules() if isinstance(mod, nn.Conv2d) and n not in roots]
     example = torch.zeros(1, 3, cfg.imgsz, cfg.imgsz)
     criterion = CRITERIA[cfg.criterion]
     importance = criterion.make()
@@ -118,6 +124,34 @@ def _prune_once(det: nn.Module, cfg: PruneConfig, ratio: float, ref_shape: tuple
         p.requires_grad_(grad_state.get(p, True))
     _validate(m, example, ref_shape)
     return m
+
+
+def block_couplings(det: nn.Module, cfg: PruneConfig) -> dict[int, frozenset[str]]:
+    """Top-level block index -> the names (in the prunable form :func:`_prune_once` works on) of every conv whose
+    out-channels one DepGraph group ties to an out-channel of that block: the roots a probe of the block needs.
+    Most groups stay inside one block; some cross blocks (YOLO11 / v10 / YOLO26 heads' depthwise convs share
+    their input's channels), which is why a probe cannot simply keep the other blocks' convs out. Built once per
+    sensitivity scan, so each probe searches only its own groups (2x faster on YOLOv8n, same ratios)."""
+    import torch_pruning as tp
+
+    m = copy.deepcopy(det).float()
+    m.eval()
+    for p in m.parameters():
+        p.requires_grad_(True)
+    to_prunable(m)
+    dg = tp.DependencyGraph().build_dependency(m, torch.zeros(1, 3, cfg.imgsz, cfg.imgsz),
+                                               output_transform=_trace_outputs)
+    names = {mod: n for n, mod in m.named_modules()}
+    out: dict[int, set[str]] = {}
+    # as MetaPruner in _prune_once: the ignored layers and all their submodules root nothing
+    ignored = [sub for layer in default_ignored_layers(m) + _named(m, cfg.ignore) for sub in layer.modules()]
+    for group in dg.get_all_groups(ignored_layers=ignored):
+        convs = {names[dep.target.module] for dep, _ in group
+                 if dg.is_out_channel_pruning_fn(dep.handler) and isinstance(dep.target.module, nn.Conv2d)
+                 and dep.target.module in names}
+        for b in {int(n.split(".")[1]) for n in convs if n.startswith("model.")}:
+            out.setdefault(b, set()).update(convs)
+    return {b: frozenset(v) for b, v in out.items()}
 
 
 def _pruning_fn_names() -> dict:
@@ -231,7 +265,8 @@ def prune(model, cfg: PruneConfig) -> PruneResult:
     if cfg.allocation == "sensitivity":
         from .sensitivity import measure
 
-        sens = measure(det, cfg, ref_shape, _prune_once, lambda m: _stats(m, cfg.imgsz))
+        sens = measure(det, cfg, ref_shape, _prune_once, lambda m: _stats(m, cfg.imgsz),
+                       couplings=block_couplings(det, cfg))
     if cfg.ratio is not None:
         ratios = sens.ratios(cfg.ratio, cfg.max_layer_ratio) if sens else None
         ratio, asked, note = cfg.ratio, f"ratio={cfg.ratio:.2f}", ""

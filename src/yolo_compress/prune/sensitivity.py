@@ -104,9 +104,10 @@ def prunable_blocks(det: nn.Module, cfg) -> list[int]:
             if any(isinstance(m, nn.Conv2d) and m.out_channels > cfg.round_to for m in blk.modules())]
 
 
-def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats) -> Sensitivity:
+def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats, couplings=None) -> Sensitivity:
     """Probe every prunable block of ``det`` (see the module docstring). ``prune_once(det, cfg, ratio,
-    ref_shape, costs, ratios)`` and ``stats(module) -> (params, gflops)`` are prune.py's."""
+    ref_shape, costs, ratios, roots=...)`` and ``stats(module) -> (params, gflops)`` are prune.py's;
+    ``couplings`` (prune.py's ``block_couplings``) limits each probe's group search to the block's own groups."""
     from dataclasses import replace
 
     from ..errors import ConfigError
@@ -126,7 +127,8 @@ def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats) 
     blocks = prunable_blocks(det, cfg)
     with task_progress(f"sensitivity scan: {len(blocks)} blocks, each cut {PROBE:.0%} alone", len(blocks)) as done:
         for n, i in enumerate(blocks, 1):
-            m = prune_once(det, probe_cfg, 0.0, ref_shape, None, {i: PROBE})
+            roots = None if couplings is None else couplings.get(i, frozenset())
+            m = prune_once(det, probe_cfg, 0.0, ref_shape, None, {i: PROBE}, roots=roots)
             removed = 1 - stats(m)[1] / f0
             if removed > 0:  # else nothing of this block can go (all kept whole): it keeps ratio 0
                 dloss[i], dflops[i] = detection_loss(m, batches) - base, removed
