@@ -39,8 +39,9 @@ Outputs, under --out (default benchmarks/zoo/):
 Commit each .pt and .json as soon as its run finishes; do not wait for the whole zoo.
 
 Long CPU runs get interrupted: re-running the same command resumes from weights/last.pt. Weights are not
-in git: before a session ends, `--snapshot` copies last.pt to <out>/resume/<name>-last.pt (commit it with
-the run's results.csv); on a fresh checkout the same command restores it and resumes. A run
+in git: every 10 epochs (--snapshot-every) and, before a session ends, `--snapshot` copy last.pt to
+<out>/resume/<name>-last.pt (commit it with the run's results.csv; deleted when the run finishes); on a fresh
+checkout the same command restores it and resumes. A run
 whose .json exists is finished and is left alone unless --force, which deletes it and starts over.
 A resumed run reseeds its data loader, so it is not the same run as an uninterrupted one.
 """
@@ -91,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="delete this entry's run and outputs, train again")
     p.add_argument("--name", help="run name (default <model>-garbage320); e.g. a longer, converged run of an entry")
+    p.add_argument("--snapshot-every", type=int, default=10, metavar="N",
+                   help="while training, copy last.pt to <out>/resume/<name>-last.pt every N epochs (0: never), so a "
+                        "session that ends before its --snapshot still leaves a recent point to resume from")
     p.add_argument("--snapshot", action="store_true",
                    help="copy the unfinished run's weights/last.pt to <out>/resume/<name>-last.pt (committed, so a "
                         "later session on a fresh checkout resumes from it) and exit")
@@ -126,7 +130,19 @@ def start_session(run: Path) -> None:
     (run / SESSIONS).write_text(json.dumps([*starts, len(read_results(run))]))
 
 
-def train(args: argparse.Namespace, data: Path, run: Path) -> None:
+def snapshot_callback(run: Path, snap: Path, every: int):
+    """An Ultralytics ``on_model_save`` callback: every ``every`` epochs, copy the just-saved last.pt (atomically)
+    to ``snap``, a path outside the ignored weights/ folder."""
+
+    def cb(trainer) -> None:
+        if every > 0 and (trainer.epoch + 1) % every == 0 and (run / "weights/last.pt").exists():
+            snap.parent.mkdir(exist_ok=True)
+            write_atomic(snap, src=run / "weights/last.pt")
+
+    return cb
+
+
+def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     """Train the entry into `run`, resuming from weights/last.pt when it holds an unfinished run."""
     from ultralytics import YOLO
     from ultralytics.utils.patches import torch_load
@@ -138,7 +154,9 @@ def train(args: argparse.Namespace, data: Path, run: Path) -> None:
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
         start_session(run)
-        YOLO(ZOO[args.model]).train(
+        model = YOLO(ZOO[args.model])
+        model.add_callback("on_model_save", snapshot_callback(run, snap, args.snapshot_every))
+        model.train(
             data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch, workers=args.workers,
             device=args.device, plots=False, seed=args.seed, deterministic=False, amp=False,
             fraction=args.fraction, project=str(run.parent), name=run.name, exist_ok=True, trainer=AllCoresTrainer,
@@ -159,7 +177,9 @@ def train(args: argparse.Namespace, data: Path, run: Path) -> None:
         return
     print(f"zoo: resuming {run.name} from epoch {ckpt['epoch'] + 2}/{args.epochs}")
     start_session(run)
-    YOLO(str(last)).train(resume=True, data=str(data), device=args.device, workers=args.workers, trainer=AllCoresTrainer)
+    model = YOLO(str(last))
+    model.add_callback("on_model_save", snapshot_callback(run, snap, args.snapshot_every))
+    model.train(resume=True, data=str(data), device=args.device, workers=args.workers, trainer=AllCoresTrainer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,11 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         write_atomic(run / "weights/last.pt", src=snap)
         print(f"zoo: restored {run}/weights/last.pt from the committed snapshot {snap}")
     t0 = time.time()
-    train(args, data, run)
+    train(args, data, run, snap)
     last, rows = run / "weights/last.pt", read_results(run)
     if not last.exists() or max((r["epoch"] for r in rows), default=0) < args.epochs:
         die(f"{run} did not finish {args.epochs} epochs (no last.pt or short results.csv); use --force")
     write_atomic(weights, src=last)
+    snap.unlink(missing_ok=True)  # the finished .pt replaces the resume point
 
     import torch
     import ultralytics
