@@ -121,7 +121,7 @@ def profiled(tiny_pt, tmp_path_factory):
     out = tmp_path_factory.mktemp("profile") / "device.json"
     r = run_cli("profile", str(tiny_pt), "--imgsz", str(TINY_IMGSZ), "--levels", "1.0,0.5", "--runtimes", "onnxruntime",
                 "--precisions", "fp32,int8", "--calib-images", "2", "--runs", "5", "--rounds", "2", "--threads", "1",
-                "--out", str(out), "--max-latency-ratio", "5")
+                "--repeats", "2", "--out", str(out), "--max-latency-ratio", "5")
     assert r.returncode == 0, r.stderr
     return out, r.stdout
 
@@ -154,6 +154,8 @@ def _check_profile(p: dict, n: int) -> None:
     for c in rows.values():
         assert 0 < c["p50_ms"] <= c["p90_ms"] <= c["slow_ms"] and len(c["round_p50_ms"]) == p["timing"]["rounds"]
         assert c["ratio_slow"] >= max(c["ratio_rounds"])
+        each = sorted(r["ratio_slow"] for r in c["repeats"])  # one entry per separate timing run
+        assert len(each) == p["timing"]["repeats"] and (c is ref or c["ratio_slow"] == each[len(each) // 2])
     assert rows["L0.50-onnxruntime-fp32"]["gflops"] < ref["gflops"]
 
 
@@ -200,7 +202,10 @@ def test_bad_request_fails_before_work_and_keeps_the_earlier_profile(profiled, t
     before = out.read_text()
     bad = run_cli("profile", str(tiny_pt), "--imgsz", "64", "--runtimes", "tensorflow", "--out", str(out))
     assert bad.returncode == 2 and "--runtimes" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    assert out.read_text() == before
+    zero = run_cli("profile", str(tiny_pt), "--imgsz", "64", "--runtimes", "onnxruntime", "--repeats", "0",
+                   "--workdir", str(out.with_name("never-built")), "--out", str(out))
+    assert zero.returncode == 2 and "--repeats 0" in zero.stderr and len(zero.stderr.strip().splitlines()) == 1
+    assert out.read_text() == before and not out.with_name("never-built").exists()
 
 
 def test_plot_has_every_series(tmp_path):

@@ -261,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--runs", type=int, default=30, help="timed runs per round per candidate")
     p.add_argument("--rounds", type=int, default=3, help="rounds (the spread, and the slow end of ratios)")
+    p.add_argument("--repeats", type=int, default=3, help="separate interleaved timing runs; each candidate keeps "
+                   "its median run by slow end (one run on a shared machine can move the choice by levels)")
     p.add_argument("--calib-images", type=int, default=4, help="synthetic INT8 calibration images (latency only)")
     p.add_argument("--workdir", help="candidates folder (default <out stem>-candidates beside --out)")
     p.add_argument("--max-latency-ms", type=float, help="also print the choice for this budget and plot it")
@@ -512,13 +514,14 @@ def _profile(args, console) -> int:
         return 0
     if args.time_only:
         p = prof.time_candidates(args.time_only, args.threads, args.runs, args.rounds, log=log, command=command,
+                                 repeats=args.repeats,
                                  runtimes=prof.parse_list(args.runtimes, "--runtimes", prof.RUNTIMES)
                                  if args.runtimes else None)
         prof.write_profile(p, args.out)
     else:
         p = prof.profile_device(args.model, args.imgsz, args.out, args.workdir, args.levels, runtimes,
                                 args.precisions, args.threads, args.runs, args.rounds, args.calib_images, log=log,
-                                command=command)
+                                command=command, repeats=args.repeats)
     console.print(f"device profile: {args.out} ({len(p['candidates'])} candidates on {prof._device_name(p)}"
                   f"{', ' + str(p['wall_s']) + ' s' if 'wall_s' in p else ''})", highlight=False)
     if budget is not None:
