@@ -94,18 +94,22 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
                           cwd=cwd, env=env, timeout=600)
 
 
-def kill_after(args: list[str], marker: Path, timeout: float = 300) -> None:
-    """Start the CLI with ``args`` and SIGKILL its whole process group once ``marker`` (e.g. a first
-    checkpoint) exists: a hard interruption, as a power cut or an OOM kill would be."""
+def kill_after(args: list[str], marker: Path, timeout: float = 300, epoch: int = 1) -> None:
+    """Start the CLI with ``args`` and SIGKILL its whole process group once its training has saved epoch
+    ``epoch``'s checkpoint ``marker``: a hard interruption, as a power cut or an OOM kill would be. The trainer
+    holds there ($YOLO_COMPRESS_HOLD_AFTER_EPOCH) until killed, so the kill lands mid-run on any CPU."""
     import signal
+    import tempfile
     import time
 
-    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
+    held = Path(tempfile.mkdtemp(prefix="yc-hold-")) / "held"
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0",
+           "YOLO_COMPRESS_HOLD_AFTER_EPOCH": f"{epoch}:{held}"}
     proc = subprocess.Popen([sys.executable, "-m", "yolo_compress.cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     deadline = time.time() + timeout
-    while not marker.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.5)  # let the checkpoint finish writing
+    while not held.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert held.exists() and marker.exists(), f"the training never reached epoch {epoch}'s checkpoint {marker}"

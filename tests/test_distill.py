@@ -150,7 +150,7 @@ def test_killed_distill_resumes_with_our_losses(data, tmp_path):
             "--batch", "16", "--workers", "0", "--kd-warmup", "0", "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
     last = run / "weights" / "last.pt"
     kill_after(args, last)
-    assert last.exists() and len((run / "results.csv").read_text().splitlines()) < 3
+    assert last.exists() and len((run / "results.csv").read_text().splitlines()) == 2  # header + epoch 1
     assert not student_only(last)  # mid-run checkpoint: the wrapper, so that resume keeps the adapters
     r = run_cli(*args, "--resume")
     assert r.returncode == 0, r.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,20 @@ def _trainer_base():
     from ultralytics.models.yolo.detect import DetectionTrainer
 
     return DetectionTrainer
+
+
+HOLD_ENV = "YOLO_COMPRESS_HOLD_AFTER_EPOCH"  # fault injection for the kill-and-resume tests: "N:PATH"
+
+
+def _hold_for_kill(trainer) -> None:
+    """With ``$YOLO_COMPRESS_HOLD_AFTER_EPOCH=N:PATH``: once epoch N's checkpoint is saved, write PATH and wait
+    to be killed. The tests that SIGKILL a training mid-run wait for PATH, so the kill lands between epochs N
+    and N+1 on any CPU (polling for last.pt raced a fast CPU through the last epoch)."""
+    n, _, marker = os.environ.get(HOLD_ENV, "").partition(":")
+    if n.isdigit() and marker and trainer.epoch + 1 == int(n):
+        Path(marker).write_text(f"held after epoch {n}\n")
+        while True:
+            time.sleep(1)
 
 
 class AllCoresTrainer(_trainer_base()):
@@ -44,6 +59,8 @@ class AllCoresTrainer(_trainer_base()):
 
         super().__init__(*args, **kwargs)
         add_training_callbacks(self)  # epoch i/N, elapsed, ETA, last val mAP50-95 (progress.py)
+        if os.environ.get(HOLD_ENV):
+            self.add_callback("on_model_save", _hold_for_kill)
         if self.device.type == "cpu":
             env = os.environ.get("YOLO_COMPRESS_THREADS", "")
             torch.set_num_threads(self.cpu_threads or (int(env) if env.isdigit() else 0) or os.cpu_count() or 1)
