@@ -6,8 +6,8 @@
 # recovery_methods.py would train them again): the converged YOLOv8n and its two convergence tests; the 50%
 # screen (rows base,a,b,d,e,f-lamp,f-taylor,g, seed 0); f-taylor at 60 epochs (--round-to 2) and base-60; f-sens
 # at 50% (seeds 0-2) and 40% (seeds 0-1); soft-hold at 50% (seeds 0-2) and 40% (seed 0); row a at 40% (seed 0).
-# Weights of a row finished from now on are committed (git add -f <row>/weights/last.pt: 2-6 MB, optimizer
-# stripped), so a later session can bench it and this script skips it.
+# A row finished from now on keeps its weights as <row>/final.pt (benchmarks/_common.trained; 2-6 MB, optimizer
+# stripped, not git-ignored): committed with its results.csv, a later session benches it and this script skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
