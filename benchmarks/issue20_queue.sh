@@ -41,3 +41,11 @@ done
     --seeds 0,1,2 --no-bench
 # 3. the rest of the zoo: v9t / yolo26n (issue 22), the teachers (row c)
 bash benchmarks/zoo_queue.sh
+# 4. longer budgets: 60 epochs at --round-to 4 (46.3%), plain Taylor vs Taylor cut + self-distillation from the
+#    input; base-60 (the input + 60 epochs) is the step-4 row of 2026-12-01, linked, not retrained (its weights
+#    are not in git: a bench needs it trained again)
+S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
+mkdir -p "$S60-rt4"
+[ -e "$S60-rt4/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60-rt4/base-s0"
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 4 \
+    --methods f-taylor,best --best criterion=taylor,teacher=input --seeds 0 --no-bench
