@@ -14,18 +14,22 @@ from yolo_compress.train import FinetuneConfig, finetune, finished_run
 def trained(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
     """Fine-tune ``model`` into ``run`` unless that run already finished (an interrupted one continues);
     returns the *last* epoch's weights: the val split is also our test split, so Ultralytics' best.pt would
-    be selected on it.
+    be selected on it. The finished weights are kept as ``run/final.pt`` (see ``kept_run``)."""
+    return kept_run(run, cfg.epochs, lambda run, resume: finetune(model, data, cfg, run, resume=resume))
 
-    A finished run's weights are also kept as ``run/final.pt`` (optimizer stripped, 2-6 MB for a YOLOv8n; not
-    git-ignored, so they are committed with the row's results.csv): on a fresh checkout, where weights/ is
-    absent, they stand for the finished run and nothing is trained again."""
+
+def kept_run(run: Path, epochs: int, train) -> Path:
+    """``run/weights/last.pt`` of a training of ``epochs`` epochs: ``train(run, resume)`` runs unless it already
+    finished. A finished run's weights are also kept as ``run/final.pt`` (optimizer stripped, 2-6 MB for a
+    YOLOv8n; not git-ignored, so they are committed with the row's results.csv): on a fresh checkout, where
+    weights/ is absent, they stand for the finished run and nothing is trained again."""
     run = run.resolve()
     last, kept = run / "weights" / "last.pt", run / "final.pt"
     if not last.exists() and kept.exists():
         last.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kept, last)
-    if not finished_run(run, cfg.epochs):
-        finetune(model, data, cfg, run, resume=last.exists())
+    if not finished_run(run, epochs):
+        train(run, last.exists())
     if not kept.exists() or kept.stat().st_size != last.stat().st_size or kept.stat().st_mtime < last.stat().st_mtime:
         tmp = kept.with_name(".final.pt.tmp")
         shutil.copyfile(last, tmp)

@@ -67,14 +67,12 @@ def _pruned(model: Path, level: float, imgsz: int, out: Path, data: Path, round_
 
 
 def _distilled(student: Path, teacher: Path, data: Path, ft, run: Path) -> Path:
+    from _common import kept_run
     from yolo_compress.config import DistillConfig
     from yolo_compress.distill.distill import distill
-    from yolo_compress.train import finished_run
 
-    run = run.resolve()
-    if not finished_run(run, ft.epochs):
-        distill(student, teacher, data, DistillConfig(), ft, run, resume=(run / "weights" / "last.pt").exists())
-    return run / "weights" / "last.pt"
+    return kept_run(run, ft.epochs, lambda run, resume: distill(student, teacher, data, DistillConfig(), ft, run,
+                                                                resume=resume))
 
 
 def row_identity(row: str, seed: int, a) -> dict:
