@@ -70,6 +70,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/datasets/garbage-320/data.yaml"
 RECIPE_KEYS = ("epochs", "imgsz", "batch", "seed", "fraction")  # must match to resume a run
 SESSIONS = "zoo-sessions.json"  # in the run folder: results.csv row count when each session started
+MACHINES = "zoo-machines.json"  # in the run folder: the CPU each session trained on (from 2026-12-01)
 
 
 def die(msg: str) -> NoReturn:
@@ -128,6 +129,14 @@ def write_atomic(dest: Path, src: Path | None = None, text: str | None = None) -
 def start_session(run: Path) -> None:
     starts = json.loads((run / SESSIONS).read_text()) if (run / SESSIONS).exists() else []
     (run / SESSIONS).write_text(json.dumps([*starts, len(read_results(run))]))
+    from yolo_compress.profile import cpu_info  # the CPU changes between sessions: say which trained what
+
+    c = cpu_info()
+    machines = json.loads((run / MACHINES).read_text()) if (run / MACHINES).exists() else []
+    machines.append({"after_epoch": len(read_results(run)), "started": datetime.now(timezone.utc).isoformat(
+        timespec="seconds"), "cpu": f"{c['cpu']}, family {c.get('family', '?')} model {c.get('model', '?')}",
+        "usable_cpus": c.get("usable_cpus", c["logical_cpus"])})
+    write_atomic(run / MACHINES, text=json.dumps(machines, indent=1) + "\n")
 
 
 def snapshot_callback(run: Path, snap: Path, every: int):
@@ -247,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "train_wall_s": round(wall, 1),
         "train_sessions": sessions,
+        "machines": json.loads((run / MACHINES).read_text()) if (run / MACHINES).exists() else None,
         "this_invocation_s": round(time.time() - t0, 1),
         "val": {"precision": m.box.mp, "recall": m.box.mr, "mAP50": m.box.map50, "mAP50-95": m.box.map},
         "weights": weights.name,
