@@ -27,12 +27,12 @@ def kept_run(run: Path, epochs: int, train) -> Path:
     last, kept = run / "weights" / "last.pt", run / "final.pt"
     if not last.exists() and kept.exists():
         last.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, last)
+        shutil.copy2(kept, last)  # with its mtime: the restored file is not newer than final.pt
     if not finished_run(run, epochs):
         train(run, last.exists())
-    if not kept.exists() or kept.stat().st_size != last.stat().st_size or kept.stat().st_mtime < last.stat().st_mtime:
+    if not kept.exists() or kept.stat().st_mtime < last.stat().st_mtime:
         tmp = kept.with_name(".final.pt.tmp")
-        shutil.copyfile(last, tmp)
+        shutil.copy2(last, tmp)
         os.replace(tmp, kept)
     return last
 

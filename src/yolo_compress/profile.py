@@ -430,7 +430,7 @@ def time_candidates(folder: str | os.PathLike, threads: int | None = None, runs:
     ``repeats`` separate interleaved runs; each candidate keeps the run with its median slow end (the upper
     median for an even count), whole (p50, p90, rounds), and lists every run's ratios under ``repeats``. One run
     on a shared machine is one sample: three profiles of the same model on one Zen 5 VM, minutes apart, chose
-    27%, 57% and 55% of the GFLOPs for the same budget (BENCHMARKS 7b), one noisy run outvoting nothing."""
+    27%, 57% and 55% of the GFLOPs for the same budget (BENCHMARKS 7b). With three, one noisy run is outvoted."""
     from .runtime.latency import interleaved_times
     from .runtime.artifact import Artifact
 
