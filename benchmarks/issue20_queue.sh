@@ -28,7 +28,16 @@ if ! "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$Y11/con
 fi
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 20 --methods f-sens,a --seeds 0 \
     --no-bench
-# 2. the remaining seeds of the headline rows (3 each; the 20-epoch budget): soft-hold and f-sens at 40%, plain
+# 2a. issue 22's students, YOLOv9t and YOLO26n: their references (200 epochs each, ~2.5-3.5 h on the Zen 5 VM),
+#     then their 20-epoch convergence test (also the "input + 20 epochs" row of their benchmark rows)
+for m in yolov9t yolo26n; do
+    "$PY" benchmarks/zoo.py --model "$m" --epochs 200 --name "$m-garbage320-200ep"
+    Z=benchmarks/zoo/$m-garbage320-200ep
+    if ! "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$Z/converged.json')))" 2>/dev/null; then
+        "$PY" benchmarks/converged.py "$Z" --extra 20
+    fi
+done
+# 2b. the remaining seeds of the headline rows (3 each; the 20-epoch budget): soft-hold and f-sens at 40%, plain
 #    fine-tune (a) at 40% and at 50% (--round-to 4: 46.3%, the uniform level under 50%)
 SOFT="soft-hold=criterion=sens,soft=10,hold=1,teacher=none"
 for s in 1 2; do
@@ -39,7 +48,7 @@ done
     --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --round-to 4 --methods a \
     --seeds 0,1,2 --no-bench
-# 3. the rest of the zoo: v9t / yolo26n (issue 22), the teachers (row c)
+# 3. the teachers (row c) and YOLOv9s (issue 22's seed chain): the rest of the zoo
 bash benchmarks/zoo_queue.sh
 # 4. longer budgets: 60 epochs at --round-to 4 (46.3%), plain Taylor vs Taylor cut + self-distillation from the
 #    input; base-60 (the input + 60 epochs) is the step-4 row of 2026-12-01, linked, not retrained (its weights
