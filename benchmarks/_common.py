@@ -25,16 +25,24 @@ def kept_run(run: Path, epochs: int, train) -> Path:
     weights/ is absent, they stand for the finished run and nothing is trained again."""
     run = run.resolve()
     last, kept = run / "weights" / "last.pt", run / "final.pt"
-    if not last.exists() and kept.exists():
-        last.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(kept, last)  # with its mtime: the restored file is not newer than final.pt
-    if not finished_run(run, epochs):
+    if not kept_finished(run, epochs):
         train(run, last.exists())
     if not kept.exists() or kept.stat().st_mtime < last.stat().st_mtime:
         tmp = kept.with_name(".final.pt.tmp")
         shutil.copy2(last, tmp)
         os.replace(tmp, kept)
     return last
+
+
+def kept_finished(run: Path, epochs: int) -> Path | None:
+    """``run/weights/last.pt`` if ``run`` finished its ``epochs`` (restored from the kept ``run/final.pt`` on a
+    fresh checkout), else None: lets a caller skip the work that only feeds the training (a cut, a scan)."""
+    run = run.resolve()
+    last, kept = run / "weights" / "last.pt", run / "final.pt"
+    if not last.exists() and kept.exists():
+        last.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(kept, last)  # with its mtime: the restored file is not newer than final.pt
+    return finished_run(run, epochs)
 
 
 def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3,

@@ -107,13 +107,16 @@ def check_row(run: Path, ident: dict) -> None:
 
 def train_row(row: str, seed: int, a) -> Path:
     """The last-epoch checkpoint of one row (trained here unless already finished)."""
-    from _common import trained
+    from _common import kept_finished, kept_run, trained
     from yolo_compress.train import FinetuneConfig
 
     E = a.epochs
     ft = FinetuneConfig(epochs=E, imgsz=a.imgsz, batch=16, workers=2, seed=seed)
     run = a.out / f"{row}-s{seed}"
     check_row(run, row_identity(row, seed, a))
+    plain = row in ("a", "b", "c", "g") or row.startswith("f-") or (row in a.custom and "soft=" not in a.custom[row])
+    if plain and kept_finished(run, E):  # a finished row (or its kept final.pt): no cut or scan to redo
+        return kept_run(run, E, None)  # (keeps final.pt up to date; trains nothing)
     if row == "base":
         return trained(a.model, a.data, ft, run)
     if row == "d":  # sparsity first (part of the budget), then prune, then the rest of the budget
