@@ -24,25 +24,28 @@ def kept_run(run: Path, epochs: int, train) -> Path:
     YOLOv8n; not git-ignored, so they are committed with the row's results.csv): on a fresh checkout, where
     weights/ is absent, they stand for the finished run and nothing is trained again."""
     run = run.resolve()
-    last, kept = run / "weights" / "last.pt", run / "final.pt"
+    last = run / "weights" / "last.pt"
     if not kept_finished(run, epochs):
         train(run, last.exists())
-    if not kept.exists() or kept.stat().st_mtime < last.stat().st_mtime:
-        tmp = kept.with_name(".final.pt.tmp")
-        shutil.copy2(last, tmp)
-        os.replace(tmp, kept)
+        kept_finished(run, epochs)  # keeps the new final.pt
     return last
 
 
 def kept_finished(run: Path, epochs: int) -> Path | None:
-    """``run/weights/last.pt`` if ``run`` finished its ``epochs`` (restored from the kept ``run/final.pt`` on a
-    fresh checkout), else None: lets a caller skip the work that only feeds the training (a cut, a scan)."""
+    """``run/weights/last.pt`` if ``run`` finished its ``epochs``, else None; lets a caller skip the work that only
+    feeds the training (a cut, a scan). Restores weights/last.pt from the kept ``run/final.pt`` on a fresh
+    checkout, and keeps a finished run's last.pt as final.pt (an unfinished one is never kept)."""
     run = run.resolve()
     last, kept = run / "weights" / "last.pt", run / "final.pt"
     if not last.exists() and kept.exists():
         last.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(kept, last)  # with its mtime: the restored file is not newer than final.pt
-    return finished_run(run, epochs)
+    done = finished_run(run, epochs)
+    if done and (not kept.exists() or kept.stat().st_mtime < last.stat().st_mtime):
+        tmp = kept.with_name(".final.pt.tmp")
+        shutil.copy2(last, tmp)
+        os.replace(tmp, kept)
+    return done
 
 
 def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3,

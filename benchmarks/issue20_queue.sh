@@ -12,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export YOLO_OFFLINE=1
+converge() {  # a finished zoo run's 20-epoch convergence test, unless converged.json already holds it
+    "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$1/converged.json')))" 2>/dev/null ||
+        "$PY" benchmarks/converged.py "$1" --extra 20
+}
 RUN=benchmarks/zoo/yolov8n-garbage320-200ep
 R=benchmarks/results/recovery-yolov8n-garbage320-200ep
 for d in "$R-0.50-20ep-rt4" "$R-0.40-20ep"; do
@@ -22,9 +26,7 @@ done
 #    all done and committed 2026-12-01 (weights kept), so these calls return at once
 Y11=benchmarks/zoo/yolo11n-garbage320-200ep
 "$PY" benchmarks/zoo.py --model yolo11n --epochs 200 --name yolo11n-garbage320-200ep
-if ! "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$Y11/converged.json')))" 2>/dev/null; then
-    "$PY" benchmarks/converged.py "$Y11" --extra 20
-fi
+converge "$Y11"
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 20 --methods f-sens,a --seeds 0 \
     --no-bench
 #    and the soft cut (the best FP32 row of YOLOv8n at 40%, one seed: -2.84 vs -3.35 for the hard cut)
@@ -37,9 +39,7 @@ fi
 for m in yolov9t yolo26n; do
     "$PY" benchmarks/zoo.py --model "$m" --epochs 200 --name "$m-garbage320-200ep"
     Z=benchmarks/zoo/$m-garbage320-200ep
-    if ! "$PY" -c "import json,sys; sys.exit('extra' not in json.load(open('$Z/converged.json')))" 2>/dev/null; then
-        "$PY" benchmarks/converged.py "$Z" --extra 20
-    fi
+    converge "$Z"
     # --round-to 4 for YOLO26n: at 8 its uniform levels jump from 54.2% to 43.3% of the GFLOPs (BENCHMARKS 11)
     RT=8; [ "$m" = yolo26n ] && RT=4
     D=benchmarks/results/recovery-$m-garbage320-200ep-0.50-20ep$([ "$RT" = 8 ] || echo "-rt$RT")

@@ -107,7 +107,7 @@ def check_row(run: Path, ident: dict) -> None:
 
 def train_row(row: str, seed: int, a) -> Path:
     """The last-epoch checkpoint of one row (trained here unless already finished)."""
-    from _common import kept_finished, kept_run, trained
+    from _common import kept_finished, trained
     from yolo_compress.train import FinetuneConfig
 
     E = a.epochs
@@ -115,8 +115,8 @@ def train_row(row: str, seed: int, a) -> Path:
     run = a.out / f"{row}-s{seed}"
     check_row(run, row_identity(row, seed, a))
     plain = row in ("a", "b", "c", "g") or row.startswith("f-") or (row in a.custom and "soft=" not in a.custom[row])
-    if plain and kept_finished(run, E):  # a finished row (or its kept final.pt): no cut or scan to redo
-        return kept_run(run, E, None)  # (keeps final.pt up to date; trains nothing)
+    if plain and (done := kept_finished(run, E)):  # a finished row (or its kept final.pt): no cut or scan to redo
+        return done
     if row == "base":
         return trained(a.model, a.data, ft, run)
     if row == "d":  # sparsity first (part of the budget), then prune, then the rest of the budget
@@ -137,17 +137,15 @@ def train_row(row: str, seed: int, a) -> Path:
     if row.startswith("f-"):
         p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **CRITERIA[row[2:]])
         return trained(p, a.data, ft, run)
-    p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to)
-    if row == "a":
-        return trained(p, a.data, ft, run)
-    if row == "g":
-        return trained(p, a.data, FinetuneConfig(**{**ft.as_dict(), **GENTLE}), run)
-    if row == "b":
-        return _distilled(p, a.model, a.data, ft, run)
-    if row == "c":
-        if not a.teacher:
-            sys.exit("recovery_methods: row c needs --teacher (the larger model)")
-        return _distilled(p, a.teacher, a.data, ft, run)
+    if row == "c" and not a.teacher:
+        sys.exit("recovery_methods: row c needs --teacher (the larger model)")
+    if row in ("a", "g", "b", "c"):  # the uniform L2 cut
+        p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to)
+        if row == "a":
+            return trained(p, a.data, ft, run)
+        if row == "g":
+            return trained(p, a.data, FinetuneConfig(**{**ft.as_dict(), **GENTLE}), run)
+        return _distilled(p, a.model if row == "b" else a.teacher, a.data, ft, run)
     if row in a.custom:
         opts = dict(kv.split("=", 1) for kv in a.custom[row].split(",") if kv)
         crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
@@ -170,8 +168,8 @@ def train_row(row: str, seed: int, a) -> Path:
             if hold:  # the whole budget was the soft run: the cut model is the row's result
                 return p
             run = run / "ft"
-        elif crit:
-            p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **CRITERIA[crit])
+        else:  # the cut of row f-<criterion>, or the uniform L2 one
+            p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}))
         who = opts.pop("teacher", "input")
         teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
         over = {k: (int(v) if k == "bn_freeze_epochs" else v if k == "optimizer" else float(v))
