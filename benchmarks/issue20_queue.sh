@@ -48,7 +48,12 @@ for m in yolov9t yolo26n; do
     "$PY" benchmarks/recovery_methods.py --model "$Z.pt" --level 0.5 --epochs 20 --round-to "$RT" --methods f-sens,a \
         --seeds 0 --no-bench
 done
-# 2b. the remaining seeds of the headline rows (3 each; the 20-epoch budget): soft-hold and f-sens at 40%, plain
+# 2b. the capacity bound of the 50% cut (BENCHMARKS 10): the architecture of the f-sens cut (49.7% of the GFLOPs,
+#     benchmarks/zoo/structures/yolov8n-200ep-sens50.pt, made by the same prune as the rows) trained from fresh weights with
+#     the input's own recipe and length, 200 epochs (~2-2.5 h on the Zen 5 VM): what those channels reach at all
+"$PY" benchmarks/zoo.py --structure benchmarks/zoo/structures/yolov8n-200ep-sens50.pt \
+    --name yolov8n-sens50-scratch-200ep --epochs 200
+# 2c. the remaining seeds of the headline rows (3 each; the 20-epoch budget): soft-hold and f-sens at 40%, plain
 #    fine-tune (a) at 40% and at 50% (--round-to 4: 46.3%, the uniform level under 50%)
 SOFT="soft-hold=criterion=sens,soft=10,hold=1,teacher=none"
 for s in 1 2; do

@@ -44,6 +44,14 @@ in git: every 10 epochs (--snapshot-every) and, before a session ends, `--snapsh
 checkout the same command restores it and resumes. A run
 whose .json exists is finished and is left alone unless --force, which deletes it and starts over.
 A resumed run reseeds its data loader, so it is not the same run as an uninterrupted one.
+
+`--structure PRUNED.pt --name NAME` trains the *architecture* of a checkpoint (e.g. a pruned model) from fresh
+weights with the same recipe: every conv and BatchNorm re-initialised as Ultralytics initialises a model built
+from YAML (PyTorch's defaults; DFL's fixed integral kept; Detect biases by ``bias_init``), seeded by --seed. It
+answers "what does this many channels reach when trained as long as the input?", the capacity bound of a
+compressed model, and the baseline a pruning result has to beat to be worth its cut:
+
+    python benchmarks/zoo.py --structure pruned.pt --name yolov8n-sens50-scratch-200ep --epochs 200
 """
 
 from __future__ import annotations
@@ -81,6 +89,9 @@ def die(msg: str) -> NoReturn:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", help=f"zoo entry: {', '.join(ZOO)}")
+    p.add_argument("--structure", type=Path, metavar="PT",
+                   help="train this checkpoint's architecture (e.g. a pruned model) from re-initialised weights "
+                        "instead of a zoo entry; needs --name")
     p.add_argument("--list", action="store_true", help="print the zoo entries and exit")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--imgsz", type=int, default=320)
@@ -151,24 +162,61 @@ def snapshot_callback(run: Path, snap: Path, every: int):
     return cb
 
 
+def reinitialized(structure: Path, dest: Path, seed: int) -> Path:
+    """``structure``'s architecture with fresh weights, written to ``dest``: what Ultralytics gives a model built
+    from YAML (PyTorch's default init of every conv and BatchNorm, running statistics reset, DFL's fixed integral
+    conv kept, Detect biases from ``bias_init``). Raises if any trainable tensor kept a value from ``structure``."""
+    import torch
+    from ultralytics.nn.modules.block import DFL
+
+    from yolo_compress.models import load_model, save_model
+
+    y = load_model(structure)
+    net = y.model
+    before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    fixed = {id(m) for d in net.modules() if isinstance(d, DFL) for m in d.modules()}
+    torch.manual_seed(seed)
+    for m in net.modules():
+        if id(m) not in fixed and isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear)):
+            m.reset_parameters()
+    head = net.model[-1]
+    if hasattr(head, "bias_init"):
+        head.bias_init()
+    kept = [k for k, v in net.state_dict().items() if v.dtype.is_floating_point and v.dim() > 1  # weights: random,
+            and "dfl" not in k and torch.equal(v, before[k])]  # so never equal to the old ones once re-drawn
+    if kept:
+        die(f"re-initialising {structure} left {len(kept)} tensors as they were (first: {kept[0]}); this model has "
+            f"layers the re-initialisation does not know")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return save_model(y, dest)
+
+
 def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     """Train the entry into `run`, resuming from weights/last.pt when it holds an unfinished run."""
     from ultralytics import YOLO
     from ultralytics.utils.patches import torch_load
 
     from yolo_compress.train import AllCoresTrainer  # Ultralytics alone trains on cpu_count - 1 threads
+    from yolo_compress.train import KeepArchitectureTrainer  # trains the model it is given (--structure)
 
+    trainer = KeepArchitectureTrainer if args.structure else AllCoresTrainer
     last = run / "weights/last.pt"
     if not last.exists():  # nothing to resume (a run killed in its first epoch has no checkpoint)
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
         start_session(run)
-        model = YOLO(ZOO[args.model])
+        if args.structure:
+            from yolo_compress.models import load_model
+
+            model = load_model(reinitialized(args.structure, run / "init.pt", args.seed))
+        else:
+            model = YOLO(ZOO[args.model])
         model.add_callback("on_model_save", snapshot_callback(run, snap, args.snapshot_every))
         model.train(
             data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch, workers=args.workers,
             device=args.device, plots=False, seed=args.seed, deterministic=False, amp=False,
-            fraction=args.fraction, project=str(run.parent), name=run.name, exist_ok=True, trainer=AllCoresTrainer,
+            fraction=args.fraction, project=str(run.parent), name=run.name, exist_ok=True, trainer=trainer,
+            **({"pretrained": True} if args.structure else {}),  # the given (re-initialised) weights, not a YAML
         )  # fmt: skip
         return
     ckpt = torch_load(last, map_location="cpu")
@@ -188,7 +236,7 @@ def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     start_session(run)
     model = YOLO(str(last))
     model.add_callback("on_model_save", snapshot_callback(run, snap, args.snapshot_every))
-    model.train(resume=True, data=str(data), device=args.device, workers=args.workers, trainer=AllCoresTrainer)
+    model.train(resume=True, data=str(data), device=args.device, workers=args.workers, trainer=trainer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, cfg in ZOO.items():
             print(f"{name:8} {cfg}")
         return 0
-    if args.model not in ZOO:
+    if args.structure:
+        if args.model or not args.name:
+            die("--structure trains a checkpoint's architecture: give it with --name, without --model")
+        if not args.structure.is_file():
+            die(f"--structure {args.structure} not found; give a pruned checkpoint (.pt)")
+        args.structure = args.structure.resolve()
+    elif args.model not in ZOO:
         die(f"unknown --model {args.model!r}; choose from {', '.join(ZOO)}" if args.model else "--model is required")
     data = args.data.resolve()
     if not data.is_file():
@@ -243,8 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     wall, sessions = train_seconds(run, rows)
     record: dict[str, Any] = {
-        "model": args.model,
-        "cfg": ZOO[args.model],
+        "model": args.model or "structure",
+        "cfg": ZOO[args.model] if args.model else None,
+        **({"structure": str(args.structure), "structure_sha256": hashlib.sha256(args.structure.read_bytes()).hexdigest(),
+            "init": "re-initialised (benchmarks/zoo.py reinitialized), seed " + str(args.seed)} if args.structure else {}),
         "command": shlex.join(["python", *sys.argv]),
         "data": str(data),
         **{k: getattr(args, k) for k in (*RECIPE_KEYS, "workers", "device")},

@@ -1,0 +1,55 @@
+"""benchmarks/zoo.py --structure: a (pruned) checkpoint's architecture trained from fresh weights, the capacity
+bound of a compressed model (BENCHMARKS.md 10). The re-initialisation must keep the architecture and DFL's fixed
+integral, and leave nothing of the trained weights."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from conftest import TINY_IMGSZ
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def test_reinitialized_keeps_the_architecture_and_no_trained_weight(default_model, tmp_path):
+    import zoo
+    from yolo_compress.api import PruneConfig, prune_checkpoint
+    from yolo_compress.models import load_model
+
+    pruned = tmp_path / "p.pt"
+    prune_checkpoint(default_model, PruneConfig(target_flops=0.5, imgsz=TINY_IMGSZ), pruned)
+    init = zoo.reinitialized(pruned, tmp_path / "init.pt", seed=0)
+    old, new = load_model(pruned).model, load_model(init).model
+    assert [tuple(v.shape) for v in old.state_dict().values()] == [tuple(v.shape) for v in new.state_dict().values()]
+    o, n = old.state_dict(), new.state_dict()
+    for k in o:
+        if "dfl" in k:
+            assert torch.equal(o[k], n[k]), k  # the fixed integral 0..reg_max-1
+        elif k.endswith(("running_mean", "running_var")):
+            assert torch.equal(n[k], torch.zeros_like(n[k]) if "mean" in k else torch.ones_like(n[k])), k
+        elif n[k].dtype.is_floating_point and n[k].dim() > 1:
+            assert not torch.allclose(o[k].float(), n[k].float()), k  # re-drawn
+    bn = [m for m in new.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bn and all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in bn)
+    assert all(m.eps == 1e-3 and m.momentum == 0.03 for m in bn)  # Ultralytics' BN settings are kept
+    head = new.model[-1]
+    assert torch.allclose(head.cv2[0][-1].bias.float(), torch.full_like(head.cv2[0][-1].bias.float(), 2.0))  # bias_init
+    assert zoo.reinitialized(pruned, tmp_path / "init2.pt", seed=0).exists()
+    a, b = load_model(init).model.state_dict(), load_model(tmp_path / "init2.pt").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # seeded: the same structure and seed give the same start
+
+
+def test_structure_needs_a_name_and_an_existing_file(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, str(REPO / "benchmarks/zoo.py"), *args, "--out", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+
+    r = run("--structure", str(tmp_path / "missing.pt"), "--name", "x")
+    assert r.returncode == 2 and "missing.pt not found" in r.stderr and not (tmp_path / "x").exists()
+    r = run("--structure", str(tmp_path / "missing.pt"))
+    assert r.returncode == 2 and "--name" in r.stderr
