@@ -10,6 +10,13 @@ one process run (ratios are comparable, absolute times only roughly).
         --data ../shared/datasets/garbage-320/data.yaml --out benchmarks/results/foundation
 
 Writes ``bench.md`` / ``bench.json`` into ``--out`` (and the artifacts); BENCHMARKS.md quotes bench.md.
+
+``--ours`` adds our own INT8 of the same model beside the peer's (static PTQ, minmax, 300 *train* images, parity-
+checked; OpenVINO and ONNX Runtime), so both quantizers are timed in the same run: the side by side of issue 20
+on the converged model:
+
+    YOLO_OFFLINE=1 .venv/bin/python benchmarks/foundation.py --model benchmarks/zoo/yolov8n-garbage320-200ep.pt \
+        --ours --out benchmarks/results/foundation-converged
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/foundation"))
+    ap.add_argument("--ours", action="store_true", help="also our INT8 (OpenVINO, ONNX Runtime) of the same model")
     a = ap.parse_args()
 
     a.out.mkdir(parents=True, exist_ok=True)
@@ -50,15 +58,25 @@ def main() -> None:
     shutil.copy2(a.model, peer_pt)
     u_onnx = ultralytics_int8(peer_pt, "onnx", a.data, a.imgsz)
     u_ov = ultralytics_int8(peer_pt, "openvino", a.data, a.imgsz)
+    items = [pt, onnx, ov, u_onnx, u_ov]
+    names = ["PyTorch FP32 (fused)", "ONNX Runtime FP32 (ours)", "OpenVINO FP32 (ours)",
+             "Ultralytics ONNX INT8 (peer)", "Ultralytics OpenVINO INT8 (peer)"]
+    if a.ours:
+        from yolo_compress.api import QuantConfig, quantize
+
+        for backend, name in (("onnxruntime", "ONNX Runtime INT8 (ours)"), ("openvino", "OpenVINO INT8 (ours)")):
+            dest = a.out / "ours-int8" / (f"{pt.stem}_int8.onnx" if backend == "onnxruntime" else f"{pt.stem}_int8_openvino_model")
+            if not dest.exists():  # resumable: a finished artifact is reused
+                quantize(pt, QuantConfig(backend=backend, data=str(a.data), imgsz=a.imgsz), dest, threads=a.threads)
+            items.append(dest)
+            names.append(name)
     from rich.console import Console
 
     console = Console(width=200)
     report = bench(
-        [pt, onnx, ov, u_onnx, u_ov],
+        items,
         BenchConfig(data=str(a.data), imgsz=a.imgsz, threads=a.threads, runs=a.runs, warmup=10, rounds=3),
-        names=["PyTorch FP32 (fused)", "ONNX Runtime FP32 (ours)", "OpenVINO FP32 (ours)",
-               "Ultralytics ONNX INT8 (peer)", "Ultralytics OpenVINO INT8 (peer)"],
-        out_dir=a.out, console=console,
+        names=names, out_dir=a.out, console=console,
     )
     report.print(console)
     print((a.out / "bench.md").read_text())
