@@ -25,7 +25,7 @@ Every row gets the same number of training epochs (``--epochs``; d and e split i
 (the val split is also the test split), the seed given by ``--seed`` (``--seeds 0,1,2`` for the headline rows).
 
     YOLO_OFFLINE=1 .venv/bin/python benchmarks/recovery_methods.py \\
-        --model benchmarks/zoo/yolov8n-garbage320-200ep.pt --teacher benchmarks/zoo/yolov8s-garbage320-200ep.pt \\
+        --model benchmarks/zoo/yolov8n-garbage320-200ep.pt --teacher benchmarks/zoo/yolov8s-garbage320-60+140ep.pt \\
         --level 0.5 --epochs 20 --methods base,a,b,c,d,e,f-lamp,g --seeds 0
 
 Resumable: finished trainings are reused, interrupted ones continue; each row folder records what it was

@@ -15,6 +15,7 @@ Entries (run from the repo root; each command is also the resume command):
     python benchmarks/zoo.py --model yolo11s               # estimate 2-2.5 h
     python benchmarks/zoo.py --model yolov9t --epochs 200 --name yolov9t-garbage320-200ep  # issue 22: seed chain student
     python benchmarks/zoo.py --model yolov9s --epochs 200 --name yolov9s-garbage320-200ep  # its teacher
+    python benchmarks/zoo.py --model yolov8s --init benchmarks/zoo/yolov8s-garbage320.pt --epochs 140 --name yolov8s-garbage320-60+140ep
     python benchmarks/zoo.py --model yolo26n --epochs 200 --name yolo26n-garbage320-200ep
 
 The teacher is trained for 60 epochs, not 30: the 30-epoch reference student is far from converged
@@ -52,6 +53,13 @@ answers "what does this many channels reach when trained as long as the input?",
 compressed model, and the baseline a pruning result has to beat to be worth its cut:
 
     python benchmarks/zoo.py --structure pruned.pt --name yolov8n-sens50-scratch-200ep --epochs 200
+
+`--init PT` (with --model and --name) trains on from a checkpoint of the same architecture instead of from the
+YAML's random weights, with the same recipe and a fresh schedule: issue 20 asks to "train on" the 60-epoch
+YOLOv8s teacher rather than start again (its convergence is then tested on the new run's own curve):
+
+    python benchmarks/zoo.py --model yolov8s --init benchmarks/zoo/yolov8s-garbage320.pt --epochs 140 \
+        --name yolov8s-garbage320-60+140ep
 """
 
 from __future__ import annotations
@@ -92,6 +100,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--structure", type=Path, metavar="PT",
                    help="train this checkpoint's architecture (e.g. a pruned model) from re-initialised weights "
                         "instead of a zoo entry; needs --name")
+    p.add_argument("--init", type=Path, metavar="PT",
+                   help="start from this checkpoint's weights (same architecture as --model) instead of the YAML's "
+                        "random init; needs --name")
     p.add_argument("--list", action="store_true", help="print the zoo entries and exit")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--imgsz", type=int, default=320)
@@ -199,16 +210,16 @@ def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     from yolo_compress.train import AllCoresTrainer  # Ultralytics alone trains on cpu_count - 1 threads
     from yolo_compress.train import KeepArchitectureTrainer  # trains the model it is given (--structure)
 
-    trainer = KeepArchitectureTrainer if args.structure else AllCoresTrainer
+    trainer = KeepArchitectureTrainer if args.structure or args.init else AllCoresTrainer
     last = run / "weights/last.pt"
     if not last.exists():  # nothing to resume (a run killed in its first epoch has no checkpoint)
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
         start_session(run)
-        if args.structure:
+        if args.structure or args.init:
             from yolo_compress.models import load_model
 
-            model = load_model(reinitialized(args.structure, run / "init.pt", args.seed))
+            model = load_model(reinitialized(args.structure, run / "init.pt", args.seed) if args.structure else args.init)
         else:
             model = YOLO(ZOO[args.model])
         model.add_callback("on_model_save", snapshot_callback(run, snap, args.snapshot_every))
@@ -216,7 +227,7 @@ def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
             data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch, workers=args.workers,
             device=args.device, plots=False, seed=args.seed, deterministic=False, amp=False,
             fraction=args.fraction, project=str(run.parent), name=run.name, exist_ok=True, trainer=trainer,
-            **({"pretrained": True} if args.structure else {}),  # the given (re-initialised) weights, not a YAML
+            **({"pretrained": True} if args.structure or args.init else {}),  # the given weights, not a YAML's
         )  # fmt: skip
         return
     ckpt = torch_load(last, map_location="cpu")
@@ -253,6 +264,22 @@ def main(argv: list[str] | None = None) -> int:
         args.structure = args.structure.resolve()
     elif args.model not in ZOO:
         die(f"unknown --model {args.model!r}; choose from {', '.join(ZOO)}" if args.model else "--model is required")
+    if args.init:
+        if args.structure or not args.name:
+            die("--init trains on from a checkpoint: give it with --model and --name, without --structure")
+        from yolo_compress.errors import YoloCompressError
+        from yolo_compress.models import load_model
+
+        try:
+            net = load_model(args.init).model
+        except YoloCompressError as e:
+            die(f"--init {args.init}: {e}")
+        got, n = Path(net.yaml.get("yaml_file", "?")).name, sum(p.numel() for p in net.parameters())
+        ref = sum(p.numel() for p in load_model(ZOO[args.model], nc=net.model[-1].nc).model.parameters())
+        if got != ZOO[args.model] or n != ref:  # the same YAML and every channel of it (not a pruned one)
+            die(f"--init {args.init} is a {got} model with {n:,} parameters, not {ZOO[args.model]} ({ref:,}); give an "
+                f"unpruned checkpoint of --model {args.model}")
+        args.init = args.init.resolve()
     data = args.data.resolve()
     if not data.is_file():
         die(f"data YAML not found: {data}")
@@ -301,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "cfg": ZOO[args.model] if args.model else None,
         **({"structure": str(args.structure), "structure_sha256": hashlib.sha256(args.structure.read_bytes()).hexdigest(),
             "init": "re-initialised (benchmarks/zoo.py reinitialized), seed " + str(args.seed)} if args.structure else {}),
+        **({"init": str(args.init), "init_sha256": hashlib.sha256(args.init.read_bytes()).hexdigest()} if args.init else {}),
         "command": shlex.join(["python", *sys.argv]),
         "data": str(data),
         **{k: getattr(args, k) for k in (*RECIPE_KEYS, "workers", "device")},

@@ -53,3 +53,20 @@ def test_structure_needs_a_name_and_an_existing_file(tmp_path):
     assert r.returncode == 2 and "missing.pt not found" in r.stderr and not (tmp_path / "x").exists()
     r = run("--structure", str(tmp_path / "missing.pt"))
     assert r.returncode == 2 and "--name" in r.stderr
+
+
+def test_init_refuses_another_architecture_or_a_pruned_one(default_model, tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, str(REPO / "benchmarks/zoo.py"), *args, "--out", str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+
+    r = run("--model", "yolo11n", "--init", str(default_model), "--name", "x")  # a YOLOv8n checkpoint
+    assert r.returncode == 2 and "is a yolov8n.yaml model" in r.stderr and "not yolo11n.yaml" in r.stderr
+    from yolo_compress.api import PruneConfig, prune_checkpoint
+
+    pruned = tmp_path / "p.pt"
+    prune_checkpoint(default_model, PruneConfig(target_flops=0.5, imgsz=TINY_IMGSZ), pruned)
+    r = run("--model", "yolov8n", "--init", str(pruned), "--name", "x")
+    assert r.returncode == 2 and "unpruned checkpoint" in r.stderr and not (tmp_path / "x").exists()
+    r = run("--model", "yolov8n", "--init", str(default_model))
+    assert r.returncode == 2 and "--name" in r.stderr
