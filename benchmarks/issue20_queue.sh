@@ -64,13 +64,30 @@ done
     --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --round-to 4 --methods a \
     --seeds 0,1,2 --no-bench
-# 3. the teachers (row c) and YOLOv9s (issue 22's seed chain): the rest of the zoo
-bash benchmarks/zoo_queue.sh
-# 4. longer budgets: 60 epochs at --round-to 4 (46.3%), plain Taylor vs Taylor cut + self-distillation from the
-#    input; base-60 (the input + 60 epochs) is the step-4 row of 2026-12-01, linked, not retrained (its weights
-#    are not in git: a bench needs it trained again)
+# 3. the teachers, each followed by its convergence test and its distillation rows (20 epochs, seed 0): row c (the
+#    uniform L2 cut of rows a/b, distilled from the teacher) and c-sens (the f-sens cut, distilled from the teacher:
+#    the best cut with the best teacher); then YOLOv9s and the seed article's chain (issue 22)
+SENS_BIG="c-sens=criterion=sens,teacher=big"
+T8=benchmarks/zoo/yolov8s-garbage320-60+140ep  # trained on from the 60-epoch teacher (zoo.py --init; issue 20)
+"$PY" benchmarks/zoo.py --model yolov8s --init benchmarks/zoo/yolov8s-garbage320.pt --epochs 140 --name "${T8##*/}"
+converge "$T8"
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 20 --row "$SENS_BIG" \
+    --methods c,c-sens --seeds 0 --no-bench
+T11=benchmarks/zoo/yolo11s-garbage320-200ep
+"$PY" benchmarks/zoo.py --model yolo11s --epochs 200 --name "${T11##*/}"
+converge "$T11"
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --teacher "$T11.pt" --level 0.4 --epochs 20 --row "$SENS_BIG" \
+    --methods c-sens --seeds 0 --no-bench
+T9=benchmarks/zoo/yolov9s-garbage320-200ep
+"$PY" benchmarks/zoo.py --model yolov9s --epochs 200 --name "${T9##*/}"
+converge "$T9"
+"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
+    --seeds 0 1 2
+# 4. longer budgets, 60 epochs at 50%: the f-sens cut plain and distilled from the converged YOLOv8s; base-60 (the
+#    input + 60 epochs: 0.5187) is the row of 2026-12-01, linked, not retrained (its weights are not in git: a bench
+#    of it needs it trained again)
 S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
-mkdir -p "$S60-rt4"
-[ -e "$S60-rt4/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60-rt4/base-s0"
-"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --round-to 4 \
-    --methods f-taylor,best --best criterion=taylor,teacher=input --seeds 0 --no-bench
+mkdir -p "$S60"
+[ -e "$S60/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60/base-s0"
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
+    --methods f-sens,c-sens --seeds 0 --no-bench

@@ -87,6 +87,8 @@ def row_identity(row: str, seed: int, a) -> dict:
                   "c": {"teacher": str(a.teacher)}}.get(row, {}))
     if row in a.custom:
         ident["best" if row == "best" else "opts"] = a.custom[row]
+        if "teacher=big" in a.custom[row]:  # which teacher, as row c records it
+            ident["teacher"] = str(a.teacher)
     return ident
 
 
