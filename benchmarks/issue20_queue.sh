@@ -36,23 +36,26 @@ converge "$Y11"
 #     their 20-epoch convergence test (also the "input + 20 epochs" row, linked as base-s0), then their 50% rows
 #     (sensitivity-allocated Taylor cut and plain uniform L2 cut, 20 epochs each, one seed first: the issue asks for
 #     3 where the gap to its bar is under a point); benched later, with --int8 openvino,onnxruntime
-for m in yolov9t yolo26n; do
-    "$PY" benchmarks/zoo.py --model "$m" --epochs 200 --name "$m-garbage320-200ep"
-    Z=benchmarks/zoo/$m-garbage320-200ep
+student() {
+    local m=$1 Z=benchmarks/zoo/$1-garbage320-200ep RT=8 D
+    "$PY" benchmarks/zoo.py --model "$m" --epochs 200 --name "${Z##*/}"
     converge "$Z"
     # --round-to 4 for YOLO26n: at 8 its uniform levels jump from 54.2% to 43.3% of the GFLOPs (BENCHMARKS 11)
-    RT=8; [ "$m" = yolo26n ] && RT=4
+    [ "$m" = yolo26n ] && RT=4
     D=benchmarks/results/recovery-$m-garbage320-200ep-0.50-20ep$([ "$RT" = 8 ] || echo "-rt$RT")
     mkdir -p "$D"
     [ -e "$D/base-s0" ] || ln -s "$(realpath --relative-to="$D" "$Z-extra20/seed0")" "$D/base-s0"
     "$PY" benchmarks/recovery_methods.py --model "$Z.pt" --level 0.5 --epochs 20 --round-to "$RT" --methods f-sens,a \
         --seeds 0 --no-bench
-done
-# 2b. the capacity bound of the 50% cut (BENCHMARKS 10): the architecture of the f-sens cut (49.7% of the GFLOPs,
-#     benchmarks/zoo/structures/yolov8n-200ep-sens50.pt, made by the same prune as the rows) trained from fresh weights with
-#     the input's own recipe and length, 200 epochs (~2-2.5 h on the Zen 5 VM): what those channels reach at all
+}
+student yolov9t
+# 2b. the capacity bound of the 50% cut (BENCHMARKS 10), before YOLO26n because it decides how issue 20's 50% bar is
+#     read: the architecture of the f-sens cut (49.7% of the GFLOPs, benchmarks/zoo/structures/yolov8n-200ep-sens50.pt,
+#     made by the same prune as the rows) trained from fresh weights with the input's own recipe and length, 200
+#     epochs (~2-2.5 h on the Zen 5 VM): what those channels reach at all
 "$PY" benchmarks/zoo.py --structure benchmarks/zoo/structures/yolov8n-200ep-sens50.pt \
     --name yolov8n-sens50-scratch-200ep --epochs 200
+student yolo26n
 # 2c. the remaining seeds of the headline rows (3 each; the 20-epoch budget): soft-hold and f-sens at 40%, plain
 #    fine-tune (a) at 40% and at 50% (--round-to 4: 46.3%, the uniform level under 50%)
 SOFT="soft-hold=criterion=sens,soft=10,hold=1,teacher=none"
