@@ -42,13 +42,15 @@ SEED_CLAIMS = {  # seeds/000 table: (params M, size MB, mAP50 on COCO, latency m
 }
 
 
-def _recipe_for(seed: int, epochs: int, dest: Path) -> Path:
-    """The built-in recipe with this run's seed and epochs (written once; the run folder keeps a copy)."""
+def _recipe_for(seed: int, epochs: int, dest: Path, imgsz: int = 320) -> Path:
+    """The built-in recipe with this run's seed, epochs and imgsz (written once; the run folder keeps a copy). The
+    no-teacher baseline reads its training settings from the same file, so both train at ``imgsz``."""
     from yolo_compress.pipeline.recipe import builtin_recipe
 
     text = Path(builtin_recipe("yolov9-seed")).read_text()
     new = text.replace("distill: {epochs: 20,", f"distill: {{epochs: {epochs}, seed: {seed},")
-    if new == text:
+    new = new.replace("\nimgsz: 320\n", f"\nimgsz: {imgsz}\n")
+    if new.count("distill: {epochs: ") != 1 or f"\nimgsz: {imgsz}\n" not in new:
         sys.exit("seed_chain: the built-in yolov9-seed recipe changed shape; update _recipe_for")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.exists() or dest.read_text() != new:
@@ -104,7 +106,7 @@ def main() -> None:
     rows.append((_tflite(a.teacher, "teacher YOLOv9s", tfl, a.imgsz), "teacher YOLOv9s FP32", "teacher"))
     rows.append((_tflite(a.student, "student YOLOv9t", tfl, a.imgsz), "student YOLOv9t FP32 (input)", "input"))
     for s in a.seeds:
-        recipe = _recipe_for(s, a.epochs, a.out / f"seed{s}" / "yolov9-seed.yaml")
+        recipe = _recipe_for(s, a.epochs, a.out / f"seed{s}" / "yolov9-seed.yaml", a.imgsz)
         train = load_recipe(recipe, overrides={"teacher": str(a.teacher)}).stages[0].config.train
         base = trained(a.student, a.data, FinetuneConfig(**{**train.as_dict(), "seed": s}), a.out / f"seed{s}" / "baseline")
         rows.append((_tflite(base, f"baseline s{s}", tfl, a.imgsz),
@@ -143,6 +145,9 @@ def _table(rep, rows, a) -> str:
              "mAP50-95 | mAP50 kept vs teacher | seed article (x smaller / x faster / mAP50 kept) |",
              "|---|---|---|---|---|---|---|---|---|"]
     claims = {"distilled": SEED_CLAIMS["distilled"], "int8": SEED_CLAIMS["int8"]}
+
+    def kept(rs) -> str:  # an untrained teacher (a smoke run) scores 0: no ratio
+        return f"{100 * statistics.mean(r.eval.map50 for r in rs) / t.eval.map50:.1f}%" if t.eval.map50 else "n/a"
     T = SEED_CLAIMS["teacher"]
     for g in ("teacher", "input", "baseline", "distilled", "reparam", "int8"):
         rs = by.get(g, [])
@@ -157,7 +162,7 @@ def _table(rep, rows, a) -> str:
             f"| {r0.params_m:.3f} | {r0.size_mb:.2f} | {t.size_mb / r0.size_mb:.1f}x "
             f"| {statistics.mean(t.timing.p50_ms / r.timing.p50_ms for r in rs):.2f}x "
             f"| {agg([r.eval.map50 for r in rs])} | {agg([r.eval.map50_95 for r in rs])} "
-            f"| {100 * statistics.mean(r.eval.map50 for r in rs) / t.eval.map50:.1f}% | {claim} |")
+            f"| {kept(rs)} | {claim} |")
     from yolo_compress.bench.bench import cpu_label
 
     lines.append("")
