@@ -202,6 +202,12 @@ def reinitialized(structure: Path, dest: Path, seed: int) -> Path:
     return save_model(y, dest)
 
 
+def source_of(args: argparse.Namespace) -> dict:
+    """What a run starts from besides its recipe: a --structure or --init checkpoint, by content hash."""
+    return {k: hashlib.sha256(getattr(args, k).read_bytes()).hexdigest() for k in ("structure", "init")
+            if getattr(args, k)}
+
+
 def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     """Train the entry into `run`, resuming from weights/last.pt when it holds an unfinished run."""
     from ultralytics import YOLO
@@ -216,6 +222,7 @@ def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
         start_session(run)
+        write_atomic(run / "zoo-source.json", text=json.dumps(source_of(args)) + "\n")
         if args.structure or args.init:
             from yolo_compress.models import load_model
 
@@ -236,6 +243,10 @@ def train(args: argparse.Namespace, data: Path, run: Path, snap: Path) -> None:
     diff = [f"{k}={used[k]} (asked {v})" for k, v in wanted.items() if used[k] != v]
     if diff:
         die(f"{run} was started with {', '.join(diff)}; use the same options, or --force to start over")
+    f = run / "zoo-source.json"
+    if (json.loads(f.read_text()) if f.exists() else {}) != source_of(args):  # resume the same start only
+        die(f"{run} was started from another --structure / --init checkpoint (see {f.name}); give the same one, or "
+            f"--force to start over")
     if ckpt.get("optimizer") is None or ckpt["epoch"] + 1 >= args.epochs:  # training loop completed
         if ckpt.get("optimizer") is not None:  # killed during Ultralytics' final_eval: strip as it would
             from ultralytics.utils.torch_utils import strip_optimizer
