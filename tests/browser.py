@@ -91,3 +91,18 @@ def render(page: Path, tmp: Path) -> tuple[dict, np.ndarray]:
     assert shot.exists(), f"Chromium wrote no screenshot (exit {r.returncode}): {r.stderr[-500:]}"
     img = cv2.imread(str(shot), cv2.IMREAD_COLOR)[:, :, ::-1]
     return measured, img
+
+
+def check_report_page(page: Path, tmp: Path, rows: int) -> None:
+    """The HTML report as headless Chromium lays it out and paints it: the stage table has its ``rows`` rows, the
+    plot is an inline SVG of real size with its marks, and the Pareto front's red line is painted inside
+    the plot's box on the screenshot."""
+    measured, img = render(page, tmp)
+    assert measured["svg"] and measured["rows"] == rows, measured
+    x, y, w, h = (int(round(v)) for v in measured["rect"])
+    assert w > 300 and h > 200 and measured["marks"] > 10, measured
+    crop = img[y:y + h, x:x + w].astype(int)
+    assert crop.shape[:2] == (h, w), f"plot box {measured['rect']} is outside the {img.shape} screenshot"
+    red = (abs(crop[..., 0] - 214) < 30) & (abs(crop[..., 1] - 39) < 30) & (abs(crop[..., 2] - 40) < 30)
+    assert red.sum() > 50, "the Pareto front (#d62728) was not painted in the plot"
+    assert (crop.sum(-1) < 600).sum() > 1000, "the plot area is blank (no axes, ticks or labels painted)"

@@ -37,6 +37,16 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory) -> Path:
+    """The FP32-export cache (export/cache.py) of this test session, shared by the xdist workers (and the CLI
+    subprocesses, through the environment): never the user's ~/.cache, and empty at the start of every session."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "yc-export-cache"
+    os.environ["YOLO_COMPRESS_CACHE"] = str(root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_pt(tmp_path_factory) -> Path:
     """An untrained YOLOv8n with 3 classes saved as a normal Ultralytics checkpoint."""

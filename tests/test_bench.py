@@ -120,3 +120,22 @@ def test_bench_input_errors(reference_artifacts, tmp_path):
         BenchConfig(interleave=-1)
     with pytest.raises(UnsupportedError, match="cannot run"):
         bench([onnx], BenchConfig(imgsz=160, runtime="torch", runs=0))
+
+
+def test_torch_runner_threads_hold_for_its_calls_only(tiny_pt):
+    """PyTorch's thread count is process-wide: an in-process eval at --threads 2 must not leave the process at 2
+    (it oversubscribed the cores for the training that ran next in the same process)."""
+    import torch
+
+    from yolo_compress.data import preprocess, synthetic_images
+    from yolo_compress.runtime.artifact import inspect_artifact
+    from yolo_compress.runtime.runtimes import TorchRunner
+
+    x, _ = preprocess(synthetic_images(1, 64), 64)
+    before = torch.get_num_threads()
+    seen = []
+    runner = TorchRunner(inspect_artifact(tiny_pt), threads=before + 1)
+    hook = runner.module.register_forward_hook(lambda *a: seen.append(torch.get_num_threads()))
+    runner(x)
+    hook.remove()
+    assert seen == [before + 1] and torch.get_num_threads() == before

@@ -126,10 +126,10 @@ model: {model}
 data: {data}
 imgsz: 64
 runtimes: [onnxruntime]
-bench: {{runs: 0, limit: 8}}
+bench: {{runs: 50, warmup: 2, limit: 8}}
 stages:
   - prune: {{ratio: 0.2}}
-  - finetune: {{epochs: 1, batch: 16, workers: 0}}
+  - finetune: {{epochs: 2, batch: 16, workers: 0}}
   - quantize: {{backend: onnxruntime, calib_images: 8}}
   - export: {{format: onnx}}
 """
@@ -139,7 +139,7 @@ KILL_POINTS = [
     ("in stage 1 (prune)", "run", ".01-prune.partial"),
     ("between stages 1 and 2", "run", "01-prune/stage.json"),
     ("inside training, before its first checkpoint", "run", ".02-finetune.partial/train/args.yaml"),
-    ("inside training, last.pt written, not yet final", "run", ".02-finetune.partial/train/weights/last.pt"),
+    ("inside training, after epoch 1 of 2 (last.pt)", "run", ".02-finetune.partial/train/weights/last.pt"),
     ("between stages 2 and 3", "run", "02-finetune/stage.json"),
     ("inside the FP32 export of the INT8 stage", "tmp", "yc-quant-*/*.onnx"),
     ("between stages 3 and 4", "run", "03-quantize/stage.json"),
@@ -184,6 +184,11 @@ def _table(run: Path) -> list[list[str]]:
 
 
 def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, default_model, few_images_data):
+    """prune -> fine-tune (2 epochs) -> INT8 -> export, SIGKILLed at every point a run passes (in a stage, between
+    stages, in training after its first epoch, in the bench, in the report) and resumed each time: finished stages
+    are never redone, training continues, and the last resume's report equals an uninterrupted run's, rebuilds
+    from its measurements alone, renders in Chromium, and every artifact it measured passes parity."""
+    from browser import check_report_page
     from yolo_compress.export.exporter import verify
 
     rec = tmp_path / "r.yaml"
@@ -200,15 +205,35 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
         assert r.returncode == 0, r.stderr
     run = tmp_path / "run"
     args = ["run", str(rec), "--out", str(run), "--threads", "1"]
-    killed = []
+    killed, stage1 = [], None
     for what, where, pattern in KILL_POINTS:
         if _kill_at(args + (["--resume"] if run.exists() else []), env, {"run": run, "tmp": tmp}, where, pattern):
             killed.append(what)
+        if stage1 is None and (run / "01-prune" / "stage.json").exists():  # stage 1 as first finished
+            stage1 = ((run / "01-prune" / "model.pt").stat().st_mtime_ns, (run / "01-prune" / "stage.json").read_text())
     assert len(killed) >= 10, f"killed at {killed} only"
     r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args, "--resume"], capture_output=True,
                        text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr
+    assert "[01-prune] done earlier" in r.stdout
+    # stage 1 was never redone by the resumes after it finished, and training ran both epochs across its kills
+    assert ((run / "01-prune" / "model.pt").stat().st_mtime_ns, (run / "01-prune" / "stage.json").read_text()) == stage1
+    assert json.loads((run / "02-finetune" / "stage.json").read_text())["info"]["epochs"] == 2
     assert _table(run) == _table(ref)
+    md = (run / "report.md").read_text()
+    assert "03-quantize" in md and "int8" in md and "plot.svg" in md
+    page = (run / "report.html").read_text()
+    assert "<svg" in page and "Pareto front" in page and 'id="stages"' in page
+    check_report_page(run / "report.html", tmp_path / "chromium", rows=5)
+    # the report rebuilds from the measurements alone
+    (run / "report.md").unlink()
+    r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", "report", str(run)], capture_output=True,
+                       text=True, env=env, timeout=600)
+    assert r.returncode == 0 and (run / "report.md").read_text() == md, r.stderr
+    # a finished run is not silently overwritten (a changed recipe resumes stage by stage: the test above)
+    r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode != 0 and "--resume" in r.stderr
     rows = json.loads((run / "rows.json").read_text())
     assert [x["stage"] for x in rows] == ["00-input", "01-prune", "02-finetune", "03-quantize", "04-export"]
     sources = {"00-input": default_model, "01-prune": run / "01-prune/model.pt",

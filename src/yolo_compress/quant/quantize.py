@@ -180,10 +180,15 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
 
 
 def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads) -> Path:
+    """The parity-checked FP32 export every mode starts from; from the export cache when this checkpoint was
+    exported with the same settings and libraries before (export/cache.py: LiteRT's conversion is the slow one)."""
+    from ..export.cache import cached_export
     from ..export.exporter import export
 
     dest = tmp / {"onnx": "fp32.onnx", "openvino": "fp32_openvino_model", "tflite": "fp32.tflite"}[fmt]
-    return export(pt, ExportConfig(format=fmt, imgsz=imgsz), out=dest, threads=threads).artifact.path
+    cfg = ExportConfig(format=fmt, imgsz=imgsz)
+    path, _ = cached_export(pt, cfg, dest, lambda d: export(pt, cfg, out=d, threads=threads).artifact.path)
+    return path
 
 
 def _finish(produced: Path, dest: Path, pt: Path, src: Path, cfg: QuantConfig, res: QuantResult, images,

@@ -62,8 +62,6 @@ class TorchRunner(Runner):
         super().__init__(artifact, threads)
         import torch
 
-        if threads:
-            torch.set_num_threads(threads)
         self.torch = torch
         if artifact.format == "torchscript":
             self.module = torch.jit.load(str(artifact.path), map_location="cpu").eval()
@@ -76,8 +74,18 @@ class TorchRunner(Runner):
             self.dtype = torch.float32
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
-            y = self.module(self.torch.from_numpy(x).to(self.dtype))
+        # ``threads`` holds for this call only: PyTorch's thread count is process-wide, and a runner that left it
+        # raised (an in-process eval or parity check at --threads 2) oversubscribed the cores for whatever the
+        # process ran next (a training thread on a shared core waits at every OpenMP barrier)
+        before = self.torch.get_num_threads()
+        if self.threads and self.threads != before:
+            self.torch.set_num_threads(self.threads)
+        try:
+            with self.torch.inference_mode():
+                y = self.module(self.torch.from_numpy(x).to(self.dtype))
+        finally:
+            if self.torch.get_num_threads() != before:
+                self.torch.set_num_threads(before)
         y = y[0] if isinstance(y, (list, tuple)) else y
         return y.float().numpy()
 
