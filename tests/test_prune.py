@@ -57,7 +57,7 @@ def test_flops_target_is_a_budget(round_to):
         assert 0.45 <= res.flops_kept <= 0.5 + UNDER_SLACK and not res.note, res.summary()
     else:
         assert res.flops_kept > 0.5 + UNDER_SLACK and "ABOVE the target" in res.summary(), res.summary()
-        under = float(res.note.split("nearest level under it is ")[1].split("%")[0]) / 100
+        under = float(res.note.split("nearest level under it, ")[1].split("%")[0]) / 100
         assert under < 0.45 and res.flops_kept - 0.5 < 0.5 - under, res.summary()
 
 

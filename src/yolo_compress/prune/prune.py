@@ -370,9 +370,10 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
         interpolate = (hi - lo) <= width / 2  # a step that did not halve the bracket is followed by a bisection
     note = ""
     if best is None or (keep - best[2] > cfg.tolerance and over is not None and over[2] - keep < keep - best[2]):
-        under = "" if best is None else f"the nearest level under it is {best[2]:.1%}, "
-        best, note = over, (f"ABOVE the target: {under}outside the {cfg.tolerance:.0%} tolerance (uniform steps of "
-                            f"--round-to {cfg.round_to} channels); a smaller --round-to or --global lands closer")
+        why = ("no level at or under it was found" if best is None else
+               f"the nearest level under it, {best[2]:.1%}, is outside the {cfg.tolerance:.0%} tolerance")
+        best, note = over, (f"ABOVE the target: {why} (uniform steps of --round-to {cfg.round_to} channels); a "
+                            f"smaller --round-to or --global lands closer")
     ratio, m, got = best  # type: ignore[misc]
     if abs(got - keep) > cfg.tolerance:
         raise UnsupportedError(
