@@ -77,6 +77,11 @@ def test_off_unverified_broken_and_trimmed(tiny_pt, tmp_path, monkeypatch, count
     (entry / "done.json").write_text("{not json")  # a damaged entry: exported again, no error
     _, hit = cache.cached_export(tiny_pt, cfg, tmp_path / "e.onnx", make(tiny_pt, cfg))
     assert not hit and len(calls) == 5
+    _, hit = cache.cached_export(tiny_pt, cfg, tmp_path / "e2.onnx", make(tiny_pt, cfg))
+    assert hit and len(calls) == 5  # the damaged entry was replaced by the fresh export
+    (entry / "done.json").write_text(json.dumps({"artifact": "../escaped.onnx"}))  # names a file outside the entry
+    _, hit = cache.cached_export(tiny_pt, cfg, tmp_path / "g" / "x.onnx", make(tiny_pt, cfg))
+    assert not hit and len(calls) == 6 and not (tmp_path / "escaped.onnx").exists()
     # the newest KEEP entries stay
     monkeypatch.setattr(cache, "KEEP", 1)
     cfg96 = ExportConfig(format="onnx", imgsz=96)

@@ -68,11 +68,13 @@ def cached_export(pt: Path, cfg: ExportConfig, dest: Path, make: Callable[[Path]
     root = cache_root()
     if root is None:
         return make(dest), False
+    entry = root / cache_key(pt, cfg)
     try:
-        entry = root / cache_key(pt, cfg)
         done = entry / "done.json"
         if done.is_file():
             name = json.loads(done.read_text())["artifact"]
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+                raise ValueError(f"bad artifact name in {done}")  # a plain name inside the entry, nothing else
             dst = dest.parent / name
             src = entry / name
             if src.is_dir():
@@ -81,8 +83,8 @@ def cached_export(pt: Path, cfg: ExportConfig, dest: Path, make: Callable[[Path]
                 shutil.copy2(src, dst)
             os.utime(done)  # the newest use keeps the entry
             return dst, True
-    except (OSError, ValueError, KeyError):
-        pass  # an unreadable entry: export as if there were none
+    except (OSError, ValueError, KeyError, TypeError):  # an unreadable entry: dropped, and exported as if there were none
+        shutil.rmtree(entry, ignore_errors=True)
     produced = make(dest)
     if cfg.verify:
         _store(root, entry, produced)
