@@ -89,6 +89,12 @@ def test_off_unverified_broken_and_trimmed(tiny_pt, tmp_path, monkeypatch, count
     kept = [p.name for p in (root / "fp32-exports").iterdir() if not p.name.startswith(".")]
     assert kept == [cache.cache_key(tiny_pt, cfg96)]
     assert json.loads((root / "fp32-exports" / kept[0] / "done.json").read_text())["artifact"] == "f.onnx"
+    # ...and at most MAX_BYTES in all: one byte keeps only the newest entry
+    monkeypatch.setattr(cache, "KEEP", 16)
+    monkeypatch.setattr(cache, "MAX_BYTES", 1)
+    cache.cached_export(tiny_pt, cfg, tmp_path / "h.onnx", make(tiny_pt, cfg))
+    kept = [p.name for p in (root / "fp32-exports").iterdir() if not p.name.startswith(".")]
+    assert kept == [cache.cache_key(tiny_pt, cfg)]
 
 
 def test_a_second_quantize_of_a_checkpoint_starts_from_the_cached_export(tiny_pt, tmp_path, monkeypatch):

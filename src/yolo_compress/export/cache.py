@@ -7,7 +7,8 @@ keeps the export that passed parity under a key made of the checkpoint's bytes (
 the versions of the libraries that convert; any change to one of them is a new key, never a stale hit.
 
 Where: ``$YOLO_COMPRESS_CACHE`` if set (``off`` / ``0`` turns the cache off), else
-``$XDG_CACHE_HOME/yolo-compress`` (``~/.cache/yolo-compress``). The newest ``KEEP`` entries are kept. The cache is
+``$XDG_CACHE_HOME/yolo-compress`` (``~/.cache/yolo-compress``). The newest ``KEEP`` entries, at most
+``MAX_BYTES`` in all, are kept. The cache is
 best effort: a cache that cannot be read or written is skipped, never an error. It holds exported graphs and
 weights only (no pickles), so a hit loads nothing that a fresh export would not.
 """
@@ -26,6 +27,7 @@ from typing import Callable
 from ..config import ExportConfig
 
 KEEP = 16  # entries kept (newest first); a v8n entry is 12 MB (FP32 weights)
+MAX_BYTES = 1 << 30  # and at most 1 GiB in all (a YOLOv8x FP32 export is ~260 MB)
 LIBS = ("yolo-compress", "ultralytics", "torch", "onnx", "onnxslim", "openvino", "litert-torch", "ai-edge-litert")
 _OFF = ("0", "off", "false", "no")
 
@@ -109,11 +111,19 @@ def _store(root: Path, entry: Path, produced: Path) -> None:
     _trim(root)
 
 
+def _size(p: Path) -> int:
+    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+
+
 def _trim(root: Path) -> None:
+    """Keep the newest entries, at most KEEP of them and MAX_BYTES in all (the newest one always stays)."""
     try:
         entries = [p for p in root.iterdir() if (p / "done.json").is_file()]
         entries.sort(key=lambda p: (p / "done.json").stat().st_mtime, reverse=True)
-        for old in entries[KEEP:]:
-            shutil.rmtree(old, ignore_errors=True)
+        total = 0
+        for i, entry in enumerate(entries):
+            total += _size(entry)
+            if i >= KEEP or (i and total > MAX_BYTES):
+                shutil.rmtree(entry, ignore_errors=True)
     except OSError:
         pass
