@@ -212,6 +212,7 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
         if stage1 is None and (run / "01-prune" / "stage.json").exists():  # stage 1 as first finished
             stage1 = ((run / "01-prune" / "model.pt").stat().st_mtime_ns, (run / "01-prune" / "stage.json").read_text())
     assert len(killed) >= 10, f"killed at {killed} only"
+    assert "inside training, after epoch 1 of 2 (last.pt)" in killed, killed  # so the resume continued a training
     r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args, "--resume"], capture_output=True,
                        text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -3,8 +3,8 @@
 Every quantize call exports its checkpoint to FP32 first (ONNX, OpenVINO IR or a TFLite flatbuffer) and checks
 that export's parity. For LiteRT that conversion alone is ~20 s for YOLOv8n at 128 px on a 2-core VM and more
 at deployment sizes, and a user trying FP16, dynamic INT8 and static INT8 in turn paid it three times. The cache
-keeps the export that passed parity under a key made of the checkpoint's bytes (sha256), the export settings and
-the versions of the libraries that convert; any change to one of them is a new key, never a stale hit.
+keeps the export that passed parity under a key made of the checkpoint's bytes (sha256), the export settings,
+the versions of the libraries that convert and our own export code; any change to one of them is a new key, never a stale hit.
 
 Where: ``$YOLO_COMPRESS_CACHE`` if set (``off`` / ``0`` turns the cache off), else
 ``$XDG_CACHE_HOME/yolo-compress`` (``~/.cache/yolo-compress``). The newest ``KEEP`` entries, at most
@@ -29,6 +29,7 @@ from ..config import ExportConfig
 KEEP = 16  # entries kept (newest first); a v8n entry is 12 MB (FP32 weights)
 MAX_BYTES = 1 << 30  # and at most 1 GiB in all (a YOLOv8x FP32 export is ~260 MB)
 LIBS = ("yolo-compress", "ultralytics", "torch", "onnx", "onnxslim", "openvino", "litert-torch", "ai-edge-litert")
+OUR_CODE = ("exporter.py", "formats.py", "parity.py")  # the files that make and check an FP32 export
 _OFF = ("0", "off", "false", "no")
 
 
@@ -51,14 +52,17 @@ def _version(lib: str) -> str:
 
 
 def cache_key(pt: Path, cfg: ExportConfig) -> str:
-    """sha256 of the checkpoint's bytes, the export settings (parity checked or not included) and the library
-    versions."""
+    """sha256 of the checkpoint's bytes, the export settings (parity checked or not included), the library
+    versions and our own export code."""
     h = hashlib.sha256()
     with open(pt, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     settings = {k: v for k, v in asdict(cfg).items() if k != "verify"}
-    meta = json.dumps({"settings": settings, "libs": {lib: _version(lib) for lib in LIBS}}, sort_keys=True)
+    # our own export code too: the package version does not move with every change to it
+    code = hashlib.sha256(b"".join((Path(__file__).parent / f).read_bytes() for f in OUR_CODE)).hexdigest()
+    meta = json.dumps({"settings": settings, "libs": {lib: _version(lib) for lib in LIBS}, "code": code},
+                      sort_keys=True)
     h.update(meta.encode())
     return h.hexdigest()[:32]
 
