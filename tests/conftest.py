@@ -7,6 +7,7 @@ Ultralytics runs with YOLO_OFFLINE=1.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -81,6 +82,18 @@ def val_as_train_data(tmp_path_factory) -> Path:
     imgs = (DEFAULT_DATA.parent / "images" / "val").resolve()
     y = d / "data.yaml"
     y.write_text(f"train: {imgs}\nval: {imgs}\nnames: {{0: garbage, 1: garbage_bin, 2: overflow}}\n")
+    return y
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """The 60 shipped val images as a train+val set in a writable copy (Ultralytics writes label caches beside
+    the labels, and the shipped folder must stay untouched)."""
+    root = tmp_path_factory.mktemp("ds")
+    shutil.copytree(DEFAULT_DATA.parent / "images", root / "images")
+    shutil.copytree(DEFAULT_DATA.parent / "labels", root / "labels")
+    y = root / "data.yaml"
+    y.write_text("train: images/val\nval: images/val\nnames: [garbage, garbage_bin, overflow]\n")
     return y
 
 

@@ -3,7 +3,6 @@ the trained checkpoint stays a plain Ultralytics model, and the option is checke
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 import torch
@@ -15,16 +14,6 @@ from yolo_compress.train import FinetuneConfig, finetune
 
 # SGD without warm-up: the one optimizer step of one epoch (60 images, batch 16, nbs 64) moves weights measurably
 BASE = dict(epochs=1, imgsz=64, batch=16, workers=0, optimizer="SGD", lr0=0.1, warmup_epochs=0.0, seed=0)
-
-
-@pytest.fixture(scope="module")
-def small_dataset(default_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("ds")
-    shutil.copytree(default_data.parent / "images", root / "images")
-    shutil.copytree(default_data.parent / "labels", root / "labels")
-    y = root / "data.yaml"
-    y.write_text("train: images/val\nval: images/val\nnames: [garbage, garbage_bin, overflow]\n")
-    return y
 
 
 @pytest.fixture(scope="module")

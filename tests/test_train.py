@@ -12,17 +12,6 @@ from yolo_compress.prune import prune
 from yolo_compress.train import FinetuneConfig, finetune, finished_run
 
 
-@pytest.fixture(scope="module")
-def small_dataset(default_data, tmp_path_factory):
-    """The 60 shipped images as a train+val set in a writable folder (Ultralytics writes label caches)."""
-    root = tmp_path_factory.mktemp("ds")
-    shutil.copytree(default_data.parent / "images", root / "images")
-    shutil.copytree(default_data.parent / "labels", root / "labels")
-    y = root / "data.yaml"
-    y.write_text("train: images/val\nval: images/val\nnames: [garbage, garbage_bin, overflow]\n")
-    return y
-
-
 def test_finetune_keeps_pruned_architecture(small_dataset, tmp_path):
     from ultralytics import YOLO
 
