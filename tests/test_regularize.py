@@ -3,7 +3,6 @@ the trained checkpoint stays a plain Ultralytics model, and the option is checke
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
