@@ -197,6 +197,23 @@ def test_time_only_runs_without_torch(profiled, tmp_path):
     assert p["threads"]["asked"] == 1 and "--time-only" in (p["command"] or "")
 
 
+def test_unattainable_budget_after_timing_keeps_the_profile_and_plots_the_gap(profiled, tmp_path):
+    """A budget no candidate meets (as 0.35x on the AMX Xeon of BENCHMARKS 7c): the timing is not thrown away (the
+    profile is written, so --choose can ask again with another budget), the plot shows every candidate against the
+    budget line, and the error is one line naming the fastest candidate."""
+    folder = profiled[0].with_name("device-candidates")
+    out = tmp_path / "device.json"
+    r = run_cli("profile", "--time-only", str(folder), "--out", str(out), "--runs", "5", "--rounds", "1",
+                "--repeats", "1", "--threads", "1", "--max-latency-ratio", "0.01")
+    assert r.returncode == 2, r.stderr + r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: latency budget") and "the fastest candidate" in lines[0]
+    _check_profile(json.loads(out.read_text()), 4)
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    again = run_cli("profile", "--choose", str(out), "--max-latency-ratio", "50")
+    assert again.returncode == 0, again.stderr
+
+
 def test_bad_request_fails_before_work_and_keeps_the_earlier_profile(profiled, tiny_pt):
     out, _ = profiled
     before = out.read_text()

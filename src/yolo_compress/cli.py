@@ -525,7 +525,11 @@ def _profile(args, console) -> int:
     console.print(f"device profile: {args.out} ({len(p['candidates'])} candidates on {prof._device_name(p)}"
                   f"{', ' + str(p['wall_s']) + ' s' if 'wall_s' in p else ''})", highlight=False)
     if budget is not None:
-        d = prof.choose(p, budget)
+        try:
+            d = prof.choose(p, budget)
+        except prof.BudgetError:  # the profile is written; its plot shows how far the budget is from every candidate
+            console.print(f"plot: {prof.plot_profile(p, Path(args.out).with_suffix('.png'), budget)}", highlight=False)
+            raise
         console.print(d.summary(), highlight=False, markup=False)
         png = prof.plot_profile(p, Path(args.out).with_suffix(".png"), budget, d)
         console.print(f"plot: {png}", highlight=False)
