@@ -49,10 +49,10 @@ def kept_finished(run: Path, epochs: int) -> Path | None:
 
 
 def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, rounds: int = 3,
-               bench_dir: Path | None = None):
+               bench_dir: Path | None = None, nms_free: bool = False):
     """Export every checkpoint row to ONNX in ``out`` (once: existing exports are reused) and bench all rows in
     one run (bench.md / bench.json in ``bench_dir``, default ``out``); rows that are not .pt checkpoints are
-    benched as they are."""
+    benched as they are. ``nms_free``: YOLOv10 / YOLO26 rows exported NMS-free (``<row>-nmsfree.onnx``)."""
     from rich.console import Console
 
     onnx = []
@@ -60,9 +60,9 @@ def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, 
         if Path(pt).suffix != ".pt":  # an artifact made elsewhere (INT8 ONNX, an OpenVINO folder): benched as it is
             onnx.append(Path(pt))
             continue
-        dest = out / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") + ".onnx")
+        dest = out / (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") + ("-nmsfree" if nms_free else "") + ".onnx")
         if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
-            export(pt, ExportConfig(format="onnx", imgsz=imgsz), out=dest)
+            export(pt, ExportConfig(format="onnx", imgsz=imgsz, nms_free=nms_free), out=dest)
         onnx.append(dest)
     console = Console(width=200)
     report = bench(onnx, BenchConfig(data=str(data), imgsz=imgsz, threads=2, runs=100, rounds=rounds),

@@ -210,6 +210,8 @@ def main() -> None:
     ap.add_argument("--int8", default="", help="comma-separated backends (openvino, onnxruntime): also bench every "
                     "row after static INT8 PTQ (minmax, 300 train images), and the input as OpenVINO FP32")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--nms-free", action="store_true", help="YOLOv10 / YOLO26: bench every row's NMS-free export "
+                    "(artifacts *-nmsfree*, tables as --tag nmsfree unless --tag is given)")
     ap.add_argument("--tag", help="bench these rows apart: bench-TAG/, table-TAG.md and rows-TAG.json, leaving the "
                     "folder's main table (the screen) as it is")
     ap.add_argument("--out", type=Path)
@@ -238,12 +240,13 @@ def main() -> None:
         rows += int8_rows(rows, a)
     if a.no_bench:  # the folder's rows.json / bench / table stay those of its last bench
         return
+    a.tag = a.tag or ("nmsfree" if a.nms_free else None)
     sfx = f"-{a.tag}" if a.tag else ""
     (a.out / f"rows{sfx}.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     from _common import bench_rows
 
     bench_dir = a.out / f"bench{sfx}" if a.tag else None
-    rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz, bench_dir=bench_dir)
+    rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz, bench_dir=bench_dir, nms_free=a.nms_free)
     (a.out / f"table{sfx}.md").write_text(table(rep, rows, a))
     print((a.out / f"table{sfx}.md").read_text())
 
@@ -258,16 +261,18 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
 
     out = []
     backends = [b for b in a.int8.split(",") if b]
+    nf = "-nmsfree" if a.nms_free else ""
     if "openvino" in backends:
-        ov = a.out / "input_openvino_model"
+        ov = a.out / f"input{nf}_openvino_model"
         if not ov.exists():
-            export(a.model, ExportConfig(format="openvino", imgsz=a.imgsz), out=ov)
+            export(a.model, ExportConfig(format="openvino", imgsz=a.imgsz, nms_free=a.nms_free), out=ov)
         out.append((ov, "input OpenVINO FP32", "input OpenVINO FP32"))
     for b in backends:
-        cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax")
+        cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax",
+                          nms_free=a.nms_free)
         for pt, name, g in rows:
             slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
-            dest = a.out / (f"{slug}-int8_openvino_model" if b == "openvino" else f"{slug}-int8.onnx")
+            dest = a.out / (f"{slug}{nf}-int8_openvino_model" if b == "openvino" else f"{slug}{nf}-int8.onnx")
             if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
                 quantize(pt, cfg, dest, threads=2)
             out.append((dest, f"{name} INT8 {b}", f"{g} INT8 {b}"))
@@ -294,7 +299,8 @@ def table(rep, rows, a) -> str:
                    f"{'' if base is None else f'{100 * (mean - base):+.2f}'} |")
     out += ["", f"{a.model.name} pruned to {a.level:.0%} of its GFLOPs (--round-to {a.round_to}; the GFLOPs column "
                 f"is what each row kept), {a.epochs} training epochs per row, "
-                f"last-epoch weights, {a.data} val ({inp.eval.images} images); latency: each row on its runtime "
+                f"last-epoch weights, {a.data} val ({inp.eval.images} images); "
+                f"{'every export NMS-free (the one-to-one head), ' if a.nms_free else ''}latency: each row on its runtime "
                 f"(ONNX Runtime FP32 unless named) against the input on ONNX Runtime FP32, one interleaved bench run "
                 f"on {cpu_label(rep.machine)}, {rep.date}."]
     return "\n".join(out) + "\n"

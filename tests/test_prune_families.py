@@ -258,3 +258,28 @@ def test_info_layers_names_what_stays_whole_and_why():
     assert "model.23.one2one_cv3.0.2" in whole  # class logits of the one-to-one head
     v9 = kept_whole(load_model("yolov9t.yaml", nc=3).model)
     assert not any(".cv1" in k for k in v9)  # YOLOv9 has no attention: only the head outputs stay whole
+
+
+@pytest.mark.parametrize("nms_free", [True, False])
+def test_end2end_export_nms_free_or_for_external_nms(pruned, tmp_path, nms_free):
+    """YOLOv10 / YOLO26 pruned: --nms-free exports the one-to-one head ((1, k, 6) boxes after top-k, no NMS)
+    and passes parity against the same branch in PyTorch; the default exports the one-to-many head as
+    Ultralytics does. A model without an end-to-end head refuses --nms-free before any export."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from yolo_compress.api import ExportConfig, export
+    from yolo_compress.errors import InputError
+
+    name, _, _, pt = pruned
+    cfg = ExportConfig(format="onnx", imgsz=IMGSZ, simplify=False, nms_free=nms_free)
+    if name.startswith("yolov9"):
+        if nms_free:
+            with pytest.raises(InputError, match="no NMS-free"):
+                export(pt, cfg, out=tmp_path / "p.onnx")
+            assert not (tmp_path / "p.onnx").exists()
+        return
+    res = export(pt, cfg, out=tmp_path / "p.onnx")
+    assert res.parity.passed and res.artifact.end2end is nms_free, (name, res.parity)
+    y = ort.InferenceSession(str(res.artifact.path)).run(None, {"images": np.zeros((1, 3, IMGSZ, IMGSZ), np.float32)})[0]
+    assert (y.shape[0], y.shape[2]) == ((1, 6) if nms_free else (1, 84)), y.shape  # 84 anchors at 64 px

@@ -19,6 +19,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+_NMS_FREE_HELP = ("YOLOv10 / YOLO26: export the end-to-end (one-to-one) head, NMS-free; default: the one-to-many "
+                  "head for external NMS, as Ultralytics exports it")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     p.add_argument("--trust-checkpoint", action="store_true", default=argparse.SUPPRESS,
@@ -64,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output file/folder (default: beside the model, Ultralytics' name)")
     p.add_argument("--data", help="data YAML whose val images feed the parity check (default: built-in images)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity check")
+    p.add_argument("--nms-free", action="store_true", help=_NMS_FREE_HELP)
     p.add_argument("--threads", type=int)
 
     p = sub.add_parser("quantize", help="INT8 / FP16 artifact (ONNX Runtime or OpenVINO), accuracy-aware")
@@ -85,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore", default="", help="comma-separated layer groups kept in float, e.g. model.22.cv3.0")
     p.add_argument("--qat-epochs", type=int, default=1, help="qat: fake-quant fine-tuning epochs")
     p.add_argument("--qat-lr0", type=float, default=1e-5, help="qat: initial learning rate")
+    p.add_argument("--nms-free", action="store_true", help=_NMS_FREE_HELP)
     p.add_argument("--out", help="output file/folder (default: beside the model)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity check")
     p.add_argument("--seed", type=int, default=0)
@@ -289,7 +295,7 @@ def _run(args, console) -> int:
 
     if args.command == "export":
         cfg = api.ExportConfig(format=args.format, imgsz=args.imgsz, half=args.half, dynamic=args.dynamic,
-                               batch=args.batch, verify=not args.no_verify)
+                               batch=args.batch, verify=not args.no_verify, nms_free=args.nms_free)
         from .progress import status
 
         with status(f"export {Path(args.model).name} to {args.format}", console):
@@ -341,7 +347,8 @@ def _run(args, console) -> int:
                               control_images=args.control_images, preset=args.preset,
                               reduce_range={"auto": None, "on": True, "off": False}[args.reduce_range],
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
-                              qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify)
+                              qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify,
+                              nms_free=args.nms_free)
         res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
         console.print(res.summary(), highlight=False)
         return 0
@@ -452,7 +459,7 @@ def _run(args, console) -> int:
                                   f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}"
                                   f"{'  [kept whole: ' + why + ']' if why else ''}", highlight=False, markup=False)
         console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {info.imgsz}, "
-                      f"{info.nc} classes {list(info.names.values())}{', NMS-free head' if info.end2end else ''}")
+                      f"{info.nc} classes {list(info.names.values())}{', NMS-free head (export it with --nms-free)' if info.end2end else ''}")
         return 0
     if args.command == "demo":
         run_dir = api.run_demo(Path(args.out), threads=args.threads, console=console)

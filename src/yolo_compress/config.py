@@ -121,6 +121,9 @@ class ExportConfig(_Config):
     batch: int = 1
     simplify: bool = True
     verify: bool = True  # run the parity check after export
+    # True: an end-to-end head (YOLOv10, YOLO26) exports its one-to-one branch, NMS-free: (1, 300, 6) boxes
+    # after top-k. False (Ultralytics 8.4.190's default, nms=None): the one-to-many branch, for external NMS.
+    nms_free: bool = False
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
@@ -303,6 +306,7 @@ class QuantConfig(_Config):
     workers: int = 2
     seed: int = 0
     verify: bool = True
+    nms_free: bool = False  # YOLOv10 / YOLO26: quantize the NMS-free export (ExportConfig.nms_free)
 
     def __post_init__(self):
         if self.backend not in QUANT_BACKENDS and self.backend != AUTO:

@@ -262,8 +262,17 @@ def torch_module(model):
 
 
 def is_end2end(module) -> bool:
+    """The head infers through its end-to-end (one-to-one, NMS-free) branch."""
     head = torch_module(module).model[-1]
     return bool(getattr(head, "end2end", False))
+
+
+def has_end2end_head(module) -> bool:
+    """The head has an end-to-end (one-to-one, NMS-free) branch: YOLOv10, YOLO26. Ultralytics 8.4.190 trains
+    both branches but infers and exports through the one-to-many one (external NMS) unless asked; our
+    ``ExportConfig.nms_free`` asks."""
+    head = torch_module(module).model[-1]
+    return bool(getattr(head, "end2end", False) or getattr(head, "one2one_cv2", None) is not None)
 
 
 def _first_line(e: BaseException) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import ExportConfig, ParityConfig
 from ..errors import InputError, ParityError, UnsupportedError
 from ..io import atomic_copy, beside, check_not_input
-from ..models import load_model, save_model
+from ..models import has_end2end_head, load_model, save_model
 from ..runtime.artifact import Artifact, inspect_artifact
 from .formats import check_export_request
 from .parity import ParityReport, check_parity, write_report
@@ -50,6 +50,11 @@ def _ultralytics_export(pt: Path, cfg: ExportConfig) -> Path:
     if cfg.half:
         kwargs["quantize"] = 16
     yolo = load_model(pt)  # the one (safe by default) loader; YOLO(path) would unpickle fully
+    if cfg.nms_free:  # Ultralytics' nms=False: the one-to-one (NMS-free) branch; its default None drops it
+        if not has_end2end_head(yolo.model):
+            raise InputError(f"'{pt.name}' has no NMS-free (end-to-end) head, only YOLOv10 and YOLO26 do; "
+                             f"export it without --nms-free")
+        kwargs["nms"] = False
     try:
         out = yolo.export(**kwargs)
     except Exception as e:  # noqa: BLE001 - converter failures are reported, not crashed on

@@ -114,7 +114,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         qat_info = None
         if config.mode == "qat":
             pt, qat_info = _qat_train(pt, spec, config, dest, tmp)
-        fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads)
+        fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads, config.nms_free)
         if config.mode == "dynamic" and config.backend == "litert":
             from . import litert
 
@@ -179,14 +179,14 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
     return out, info
 
 
-def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads) -> Path:
+def _fp32_export(pt: Path, fmt: str, imgsz: int, tmp: Path, threads, nms_free: bool = False) -> Path:
     """The parity-checked FP32 export every mode starts from; from the export cache when this checkpoint was
     exported with the same settings and libraries before (export/cache.py: LiteRT's conversion is the slow one)."""
     from ..export.cache import cached_export
     from ..export.exporter import export
 
     dest = tmp / {"onnx": "fp32.onnx", "openvino": "fp32_openvino_model", "tflite": "fp32.tflite"}[fmt]
-    cfg = ExportConfig(format=fmt, imgsz=imgsz)
+    cfg = ExportConfig(format=fmt, imgsz=imgsz, nms_free=nms_free)
     path, _ = cached_export(pt, cfg, dest, lambda d: export(pt, cfg, out=d, threads=threads).artifact.path)
     return path
 
@@ -230,13 +230,14 @@ def _fp16(pt: Path, src: Path, dest: Path, cfg: QuantConfig, threads, tmp: Path)
     if cfg.backend == "litert":  # FP16 weights behind DEQUANTIZE ops, made from the FP32 flatbuffer
         from . import litert
 
-        produced = litert.fp16(_fp32_export(pt, "tflite", cfg.imgsz, tmp, threads), tmp / "fp16.tflite")
+        produced = litert.fp16(_fp32_export(pt, "tflite", cfg.imgsz, tmp, threads, cfg.nms_free), tmp / "fp16.tflite")
         res.warnings.append("FP16 weights halve the file; x86 CPUs dequantize them and compute in FP32 (no "
                             "speed-up here), ARM CPUs and GPU delegates may compute in FP16")
         return _finish(produced, dest, pt, src, cfg, res, None, threads)
     fmt = FP32_FORMAT[cfg.backend]
     scratch = tmp / ("fp16.onnx" if fmt == "onnx" else "fp16_openvino_model")
-    r = export(pt, ExportConfig(format=fmt, imgsz=cfg.imgsz, half=True, verify=False), out=scratch, threads=threads)
+    r = export(pt, ExportConfig(format=fmt, imgsz=cfg.imgsz, half=True, verify=False, nms_free=cfg.nms_free), out=scratch,
+               threads=threads)
     res.warnings.append("FP16 halves the file; on a CPU without native FP16 the runtime converts back to FP32, "
                         "so expect no speed-up (measure it with bench)")
     return _finish(r.artifact.path, dest, pt, src, cfg, res, None, threads)
@@ -273,7 +274,8 @@ def _ignored(groups: dict[str, list[str]], names: Sequence[str]) -> list[str]:
 def _control_map(runner_factory: Callable, qd, imgsz: int) -> float:
     from ..runtime.evaluator import evaluate_samples
 
-    return evaluate_samples(runner_factory(), qd.control, qd.names, imgsz, coco=False).map50_95
+    runner = runner_factory()
+    return evaluate_samples(runner, qd.control, qd.names, imgsz, runner.artifact.end2end, coco=False).map50_95
 
 
 def coarse_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -391,7 +393,9 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
         q = ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed)
     else:
         def metric(compiled, data) -> float:
-            return evaluate_samples(lambda x: compiled(x)[0], data, qd.names, cfg.imgsz, coco=False).map50_95
+            return evaluate_samples(lambda x: compiled(x)[0], data, qd.names, cfg.imgsz, e2e, coco=False).map50_95
+
+        e2e = inspect_artifact(fp32).end2end
 
         q = ovq.accuracy_controlled(model, qd.calib, qd.control, metric, cfg.max_drop / 100, cfg.calibration,
                                     cfg.preset, fixed)

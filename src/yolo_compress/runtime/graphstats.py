@@ -35,7 +35,7 @@ class ModelInfo:
 
 def model_info(model, imgsz: int) -> ModelInfo:
     """Params, GFLOPs (counted as above), classes and head type of a PyTorch model at ``imgsz``."""
-    from ..models import is_end2end, torch_module
+    from ..models import has_end2end_head, torch_module
 
     m = torch_module(model)
     stats = torch_stats(m, imgsz)
@@ -46,7 +46,7 @@ def model_info(model, imgsz: int) -> ModelInfo:
         imgsz=imgsz,
         nc=int(m.model[-1].nc),
         names=names,
-        end2end=is_end2end(m),
+        end2end=has_end2end_head(m),
     )
 
 

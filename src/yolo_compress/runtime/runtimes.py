@@ -69,7 +69,11 @@ class TorchRunner(Runner):
         else:
             from ..models import load_model
 
+            from ..models import has_end2end_head
+
             m = load_model(artifact.path).model
+            if has_end2end_head(m):  # the branch asked for (parity: the export's); fuse() drops the other one
+                m.end2end = artifact.end2end
             self.module = m.float().fuse().eval()
             self.dtype = torch.float32
 
