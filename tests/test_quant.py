@@ -78,9 +78,11 @@ def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdat
     # One calibration image and 8-bit weights: a quantization that costs accuracy on the control set. Whether
     # it does depends on the CPU (AVX2 saturates u8*s8 products, VNNI does not) and on which image calibrates,
     # so the calibration seed is the first of four that costs something here. The backbone and most of the
-    # neck are kept float by --ignore so the sensitivity search ranks 12 groups, not 28 (test time).
+    # neck are kept float by --ignore, and the Detect head too (its first try, head-first, is the next test),
+    # so the sensitivity search ranks the 6 groups model.16-21, not 28 (test time).
     common = dict(backend="onnxruntime", data=str(qdata), imgsz=IMGSZ, calib_images=1, calibration="minmax",
-                  control_images=24, reduce_range=False, ignore=tuple(f"model.{i}" for i in range(16)))
+                  control_images=24, reduce_range=False,
+                  ignore=tuple(f"model.{i}" for i in range(16)) + ("model.22",))
     for seed in range(4):
         common["seed"] = seed
         strict = quantize(default_model, QuantConfig(max_drop=0.0, **common), tmp_path / f"strict{seed}.onnx",
@@ -92,7 +94,8 @@ def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdat
                      threads=2)
     backbone = list(common["ignore"])
     assert loose.float_layers == backbone  # nothing added to what --ignore asked for
-    assert strict.sensitivity and len(strict.sensitivity) == 12 and not set(backbone) & set(strict.sensitivity)
+    assert strict.sensitivity and len(strict.sensitivity) == 6 and not set(backbone) & set(strict.sensitivity)
+    assert "head_float" not in strict.control_map  # no head group left to try first
     cm = strict.control_map
     assert cm["fp32"] - cm["int8"] > 0, "INT8 costs nothing on the control set: the test cannot exercise the pass"
     added = strict.float_layers[len(backbone):]
@@ -101,6 +104,33 @@ def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdat
     assert set(added) <= set(strict.sensitivity)
     assert cm["fp32"] - cm["final"] <= 0 or strict.warnings
     assert strict.runtime_ops["float_convs"] > loose.runtime_ops["float_convs"]
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_max_drop_tries_the_detect_head_in_float_first(backend, default_model, qdata, tmp_path):
+    """When all-INT8 costs more than --max-drop on the control images, the first try keeps the Detect head's
+    branch groups in float (YOLO26n: the control images understate INT8's cost and a per-group ranking there
+    picks groups that do not help on val). Taken when it meets the bound; otherwise the search goes on."""
+    from yolo_compress.quant.quantize import head_groups
+
+    common = dict(backend=backend, data=str(qdata), imgsz=IMGSZ, calib_images=1, calibration="minmax",
+                  control_images=24, reduce_range=False, ignore=tuple(f"model.{i}" for i in range(16)))
+    out = (lambda k: tmp_path / f"m{k}.onnx") if backend == "onnxruntime" else (lambda k: tmp_path / f"m{k}_openvino_model")
+    for seed in range(4):  # the first calibration draw whose all-INT8 model costs something on the control set
+        res = quantize(default_model, QuantConfig(max_drop=0.0, seed=seed, **common), out(seed), threads=2)
+        cm = res.control_map
+        if cm["fp32"] - cm["int8"] > 0:
+            break
+    assert cm["fp32"] - cm["int8"] > 0, "INT8 costs nothing on the control set: the test cannot exercise the pass"
+    assert "head_float" in cm  # tried, after all-INT8 and before anything else
+    added = res.float_layers[len(common["ignore"]):]
+    head = [f"model.22.cv{b}.{i}" for b in (2, 3) for i in range(3)]
+    assert sorted(head_groups([*common["ignore"], "model.16", *head])) == sorted(head)
+    if cm["fp32"] - cm["head_float"] <= 0:  # the head in float met the bound: taken as it is, no ranking run
+        assert sorted(added) == sorted(head) and not res.sensitivity and cm["final"] == cm["head_float"]
+    else:  # not enough: the search went on past it
+        assert cm["final"] != cm["head_float"] or res.warnings
+    assert res.runtime_ops["float_convs"] >= 1 + 18 * (sorted(added) == sorted(head))
 
 
 def test_ignore_keeps_named_group_float(default_model, qdata, tmp_path):
