@@ -209,6 +209,8 @@ def main() -> None:
                          "plain fine-tune); then name it in --methods")
     ap.add_argument("--int8", default="", help="comma-separated backends (openvino, onnxruntime): also bench every "
                     "row after static INT8 PTQ (minmax, 300 train images), and the input as OpenVINO FP32")
+    ap.add_argument("--int8-max-drop", type=float, help="the INT8 rows with quantize's accuracy-aware search "
+                    "(--max-drop, mAP50-95 points on held-out train images); artifacts *-md<P>*")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--nms-free", action="store_true", help="YOLOv10 / YOLO26: bench every row's NMS-free export "
                     "(artifacts *-nmsfree*, tables as --tag nmsfree unless --tag is given)")
@@ -240,7 +242,8 @@ def main() -> None:
         rows += int8_rows(rows, a)
     if a.no_bench:  # the folder's rows.json / bench / table stay those of its last bench
         return
-    a.tag = a.tag or ("nmsfree" if a.nms_free else None)
+    a.tag = a.tag or ("-".join(t for t in ("nmsfree" if a.nms_free else "", "" if a.int8_max_drop is None
+                                           else f"md{a.int8_max_drop:g}") if t) or None)
     sfx = f"-{a.tag}" if a.tag else ""
     (a.out / f"rows{sfx}.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     from _common import bench_rows
@@ -261,21 +264,22 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
 
     out = []
     backends = [b for b in a.int8.split(",") if b]
-    nf = "-nmsfree" if a.nms_free else ""
+    nf = ("-nmsfree" if a.nms_free else "") + (f"-md{a.int8_max_drop:g}" if a.int8_max_drop is not None else "")
     if "openvino" in backends:
-        ov = a.out / f"input{nf}_openvino_model"
+        ov = a.out / f"input{'-nmsfree' if a.nms_free else ''}_openvino_model"
         if not ov.exists():
             export(a.model, ExportConfig(format="openvino", imgsz=a.imgsz, nms_free=a.nms_free), out=ov)
         out.append((ov, "input OpenVINO FP32", "input OpenVINO FP32"))
     for b in backends:
         cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax",
-                          nms_free=a.nms_free)
+                          nms_free=a.nms_free, max_drop=a.int8_max_drop)
         for pt, name, g in rows:
             slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
             dest = a.out / (f"{slug}{nf}-int8_openvino_model" if b == "openvino" else f"{slug}{nf}-int8.onnx")
             if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
                 quantize(pt, cfg, dest, threads=2)
-            out.append((dest, f"{name} INT8 {b}", f"{g} INT8 {b}"))
+            md = "" if a.int8_max_drop is None else f" max-drop {a.int8_max_drop:g}"
+            out.append((dest, f"{name} INT8 {b}{md}", f"{g} INT8 {b}{md}"))
     return out
 
 
