@@ -132,6 +132,13 @@ def keyed(err: Exception, *key) -> Exception:
     return err
 
 
+def _check_nms_free(cfg, ctx: Context) -> None:
+    """``nms_free: true`` needs an end-to-end head (YOLOv10, YOLO26): refused before any stage runs."""
+    if getattr(cfg, "nms_free", False) and not any(".one2one_cv2" in n for n in ctx.layer_names()):
+        raise keyed(ConfigError(f"nms_free: the model '{ctx.model}' has no NMS-free (end-to-end) head, only YOLOv10 "
+                                f"and YOLO26 do; drop nms_free"), "nms_free")
+
+
 def _check_layers(names, ctx: Context, option: str) -> None:
     if not names:
         return
@@ -390,6 +397,7 @@ class Quantize(StageDef):
             except Exception as e:
                 raise keyed(e, "backend")
         _check_layers(cfg.ignore, ctx, "ignore")
+        _check_nms_free(cfg, ctx)
 
     def inputs(self, cfg, ctx):
         out = {"data": ctx.data} if cfg.mode in ("ptq", "qat") else {}
@@ -432,6 +440,7 @@ class Export(StageDef):
             check_export_request(cfg.format, cfg.half, cfg.dynamic)
         except Exception as e:
             raise keyed(e, "format")
+        _check_nms_free(cfg, ctx)
 
     def run(self, input, cfg, ctx):
         from ..export.exporter import default_output, export
