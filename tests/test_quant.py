@@ -208,3 +208,24 @@ def test_openvino_float_groups_ignore_misnamed_activations():
     floats = ["__module.model.9.cv2.conv/aten::_convolution/Convolution,__module.model.22.cv3.2.1.act/aten::silu_/Swish_26",
               "__module.model.22.dfl.conv/aten::_convolution/Convolution"]
     assert float_groups(floats, groups) == ["model.9"]
+
+
+def test_control_split_draws_the_control_images_from_that_split(default_model, qdata, tmp_path):
+    """--control-split: --max-drop's control images come from another split of the YAML (one the model never
+    trained on); a split the YAML lacks is one line before any work, and the option needs --max-drop."""
+    imgs = sorted((Path(qdata.read_text().split("train: ")[1].split("\n")[0])).glob("*.jpg"))[:10]
+    held = tmp_path / "holdout.txt"
+    held.write_text("\n".join(str(p) for p in imgs) + "\n")
+    data = tmp_path / "data.yaml"
+    data.write_text(qdata.read_text() + f"holdout: {held}\n")
+    common = dict(backend="onnxruntime", data=str(data), imgsz=IMGSZ, calib_images=4, control_images=50,
+                  verify=False)
+    res = quantize(default_model, QuantConfig(max_drop=99.0, control_split="holdout", **common), tmp_path / "m.onnx",
+                   threads=2)
+    assert res.control_images == 10 and any("only 10 control images" in w and "holdout" in w for w in res.warnings)
+    assert res.control_map["fp32"] > 0
+    with pytest.raises(DataError, match="no 'test:' entry"):
+        quantize(default_model, QuantConfig(max_drop=0.5, control_split="test", **common), tmp_path / "t.onnx")
+    assert not (tmp_path / "t.onnx").exists()
+    with pytest.raises(ConfigError, match="--control-split holdout is for --max-drop"):
+        QuantConfig(control_split="holdout", **common)

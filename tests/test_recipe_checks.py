@@ -19,6 +19,7 @@ BAD = [
     ("stages:\n  - export: {{format: bogus}}\n", 5, "export format 'bogus' is unknown"),
     ("stages:\n  - prune: {{ratio: 0.3}}\n  - export: {{format: onnx, nms_free: true}}\n", 6,
      "nms_free: the model .* has no NMS-free \\(end-to-end\\) head"),
+    ("stages:\n  - quantize: {{backend: onnxruntime, max_drop: 0.5, control_split: test}}\n", 5, "has no 'test:' entry"),
     ("stages:\n  - prune:\n      ratio: 0.3\n      ignore: [model.99.cv1]\n", 7,
      "ignore 'model.99.cv1' is not a layer of the model .* \\(did you mean 'model.9.cv1'\\?\\)"),
     ("stages:\n  - quantize: {{backend: onnxruntime, ignore: [model.22.cv9]}}\n", 5, "ignore 'model.22.cv9' is not a layer"),

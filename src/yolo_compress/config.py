@@ -297,6 +297,7 @@ class QuantConfig(_Config):
     calib_images: int = 300
     max_drop: float | None = None  # mAP50-95 points; None = no accuracy control
     control_images: int = 200
+    control_split: str = "train"  # where control images come from: train (held-out part) or another split
     preset: str = "mixed"  # openvino: mixed (asymmetric activations) | performance (symmetric)
     reduce_range: bool | None = None  # onnxruntime: 7-bit weights; None = on for CPUs without VNNI
     ignore: tuple[str, ...] = ()  # layer names (e.g. model.22.cv2.0) kept in float
@@ -327,6 +328,8 @@ class QuantConfig(_Config):
             raise ConfigError(f"--max-drop {self.max_drop} is invalid; give mAP50-95 points, e.g. 0.5")
         if self.qat_epochs < 1 or not 0 < self.qat_lr0 < 1 or self.qat_batch < 1:
             raise ConfigError("--qat-epochs and --qat-batch must be >= 1 and --qat-lr0 in (0, 1)")
+        if self.control_split != "train" and self.max_drop is None:
+            raise ConfigError(f"--control-split {self.control_split} is for --max-drop; pass --max-drop P too")
         if self.calib_images < 1 or self.control_images < 1:
             raise ConfigError("--calib-images and --control-images must be at least 1")
 

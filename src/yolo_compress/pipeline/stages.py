@@ -398,6 +398,13 @@ class Quantize(StageDef):
                 raise keyed(e, "backend")
         _check_layers(cfg.ignore, ctx, "ignore")
         _check_nms_free(cfg, ctx)
+        if cfg.control_split != "train" and ctx.data:
+            from ..data import load_data
+
+            try:
+                load_data(ctx.data, splits=(cfg.control_split,))
+            except Exception as e:
+                raise keyed(e, "control_split")
 
     def inputs(self, cfg, ctx):
         out = {"data": ctx.data} if cfg.mode in ("ptq", "qat") else {}

@@ -98,7 +98,10 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
     _check_backend(config)
     src = Path(model)
     load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
-    spec = load_data(config.data, splits=("train", "val") if config.mode == "qat" else ("train",)) if config.data else None
+    splits = ("train", "val") if config.mode == "qat" else ("train",)
+    if config.max_drop is not None and config.control_split not in splits:
+        splits += (config.control_split,)
+    spec = load_data(config.data, splits=splits) if config.data else None
     dest = Path(out) if out else default_output(src, config)
     check_not_input(dest, {"model": src, "data YAML": config.data,
                            **{f"{k} images": v for k, v in (spec.sources if spec else {}).items()}})
@@ -128,7 +131,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
             from .calib import split_train
 
             qd = split_train(spec, config.calib_images, config.control_images, config.imgsz, config.seed,
-                             need_control=config.max_drop is not None)
+                             need_control=config.max_drop is not None, control_split=config.control_split)
             res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
                               len(qd.control), list(qd.warnings), config.max_drop)
             if qat_info:
