@@ -92,3 +92,18 @@ def test_same_detection_images_every_run_and_final_rows():
     assert final_indices(["00-input", "01-prune", "02-distill", "02-distill"]) == [2, 3]
     assert _rising([0.30, 0.33, 0.35]) == pytest.approx(2.0) and _rising([0.3]) is None
     assert _rising([0.35, 0.36, 0.36, 0.35, 0.36, 0.36]) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("opts,expect", [({"backend": "onnxruntime"}, "quantize with max_drop: 0.5"),
+                                         ({"backend": "onnxruntime", "max_drop": 0.5}, "control_split: <a split")])
+def test_int8_advice_names_the_control_split_when_max_drop_was_already_set(tmp_path, opts, expect):
+    """An INT8 stage that misses the mAP target: without max_drop the advice is max_drop; with it (the control set
+    of held-out train images saw no drop, as on YOLO26n's fine-tuned cuts) the advice is a control split the
+    model never trained on, or the head in float."""
+    from yolo_compress.pipeline.report import _advice
+
+    recipe = {"targets": {"max_map_drop": 0.5}, "stages": [{"quantize": opts}]}
+    rows = [{"runtime": "onnxruntime", "kind": "input", "precision": "fp32", "stage": "00-input", "d_map": 0.0},
+            {"runtime": "onnxruntime", "kind": "artifact", "precision": "int8", "stage": "01-quantize", "d_map": -0.89}]
+    line = _advice("map", rows[1], rows, [rows[1]], tmp_path, recipe)
+    assert expect in line and "0.89" in line, line

@@ -233,6 +233,12 @@ def _advice(kind: str, row: dict, rows: list[dict], final: list[dict], run: Path
               and x["stage"] < row["stage"] and stages.get(x["stage"], ("",))[0] != "quantize"]
         pt_drop = -pt[-1]["d_map"] if pt and pt[-1]["d_map"] is not None else 0.0
         quant_cost = -row["d_map"] - pt_drop
+        qo = stages.get(row["stage"], ("", {}))[1]
+        if quant_cost > pt_drop and qo.get("max_drop") is not None and qo.get("control_split", "train") == "train":
+            return (f"INT8 costs {quant_cost:.2f} of the {-row['d_map']:.2f} pt here although max_drop: {qo['max_drop']} "
+                    f"was set: its control images are held-out train images, on which a model fit to them loses "
+                    f"little; give control_split: <a split it never trained on>, or keep the Detect head float "
+                    f"(ignore: [model.N], N its last module: yolo-compress info --layers)")
         if quant_cost > pt_drop:
             return (f"INT8 costs {quant_cost:.2f} of the {-row['d_map']:.2f} pt here (the float model before it loses "
                     f"{pt_drop:.2f}): quantize with max_drop: {allowed} (keeps the most sensitive layers in float), "
