@@ -223,7 +223,7 @@ def test_control_split_draws_the_control_images_from_that_split(default_model, q
     res = quantize(default_model, QuantConfig(max_drop=99.0, control_split="holdout", **common), tmp_path / "m.onnx",
                    threads=2)
     assert res.control_images == 10 and any("only 10 control images" in w and "holdout" in w for w in res.warnings)
-    assert res.control_map["fp32"] > 0
+    assert res.control_map["fp32"] > 0 and "control mAP50-95 (10 'holdout' images)" in res.summary()
     with pytest.raises(DataError, match="no 'test:' entry"):
         quantize(default_model, QuantConfig(max_drop=0.5, control_split="test", **common), tmp_path / "t.onnx")
     assert not (tmp_path / "t.onnx").exists()

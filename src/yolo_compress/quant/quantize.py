@@ -42,6 +42,7 @@ class QuantResult:
     warnings: list[str] = field(default_factory=list)
     max_drop: float | None = None
     control_map: dict[str, float] = field(default_factory=dict)  # fp32 / int8 (all layers) / final, on control
+    control_split: str = "train"  # where the control images came from (train: held out from calibration)
     float_layers: list[str] = field(default_factory=list)  # groups kept float by the accuracy pass or --ignore
     sensitivity: dict[str, float] = field(default_factory=dict)  # group -> mAP points recovered if kept float
     runtime_ops: dict = field(default_factory=dict)
@@ -57,7 +58,8 @@ class QuantResult:
             lines.append(f"  calibration: {self.calib_images} train images, {self.calibration}")
         if self.control_map:
             cm = self.control_map
-            lines.append("  control mAP50-95 (held-out train images): " +
+            src = "held-out train images" if self.control_split == "train" else f"'{self.control_split}' images"
+            lines.append(f"  control mAP50-95 ({self.control_images} {src}): " +
                          ", ".join(f"{k} {v:.4f}" for k, v in cm.items()))
         if self.max_drop is not None:
             kept = ", ".join(self.float_layers) if self.float_layers else "none"
@@ -133,7 +135,8 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
             qd = split_train(spec, config.calib_images, config.control_images, config.imgsz, config.seed,
                              need_control=config.max_drop is not None, control_split=config.control_split)
             res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
-                              len(qd.control), list(qd.warnings), config.max_drop)
+                              len(qd.control), list(qd.warnings), config.max_drop,
+                              control_split=config.control_split)
             if qat_info:
                 res.qat = qat_info
             runner = {"onnxruntime": _ort_ptq, "openvino": _ov_ptq, "litert": _lite_ptq}[config.backend]
