@@ -161,6 +161,26 @@ def start_session(run: Path) -> None:
     write_atomic(run / MACHINES, text=json.dumps(machines, indent=1) + "\n")
 
 
+SLIM_OVER = 50 * 2**20  # bytes: a bigger last.pt (YOLOv8s: 112 MB) is snapshotted without its optimizer state
+
+
+def write_snapshot(last: Path, snap: Path) -> str:
+    """Copy ``last`` (this run's own Ultralytics last.pt) to ``snap`` atomically. Over ``SLIM_OVER`` the copy
+    drops the optimizer state (Ultralytics' resume then starts the optimizer's moments afresh, at the saved
+    epoch, EMA and learning-rate schedule), so that a snapshot stays committable (YOLOv8s: 112 -> ~45 MB)."""
+    if last.stat().st_size <= SLIM_OVER:
+        write_atomic(snap, src=last)
+        return "full"
+    import torch
+
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)  # our own training's file
+    ckpt["optimizer"] = None
+    tmp = snap.with_name(f".{snap.name}.tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, snap)
+    return "without the optimizer state (resume restarts its moments)"
+
+
 def snapshot_callback(run: Path, snap: Path, every: int):
     """An Ultralytics ``on_model_save`` callback: every ``every`` epochs, copy the just-saved last.pt (atomically)
     to ``snap``, a path outside the ignored weights/ folder."""
@@ -168,7 +188,7 @@ def snapshot_callback(run: Path, snap: Path, every: int):
     def cb(trainer) -> None:
         if every > 0 and (trainer.epoch + 1) % every == 0 and (run / "weights/last.pt").exists():
             snap.parent.mkdir(exist_ok=True)
-            write_atomic(snap, src=run / "weights/last.pt")
+            write_snapshot(run / "weights/last.pt", snap)
 
     return cb
 
@@ -310,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         if not (run / "weights/last.pt").exists():
             die(f"{run} has no weights/last.pt to snapshot")
         snap.parent.mkdir(exist_ok=True)
-        write_atomic(snap, src=run / "weights/last.pt")
-        print(f"zoo: snapshot {snap} (epoch {len(read_results(run))} of {args.epochs}); commit it with results.csv")
+        how = write_snapshot(run / "weights/last.pt", snap)
+        print(f"zoo: snapshot {snap} (epoch {len(read_results(run))} of {args.epochs}, {how}); commit it with "
+              f"results.csv")
         return 0
     if not (run / "weights/last.pt").exists() and snap.exists():  # a fresh checkout: weights are not in git
         (run / "weights").mkdir(parents=True, exist_ok=True)

@@ -70,3 +70,28 @@ def test_init_refuses_another_architecture_or_a_pruned_one(default_model, tmp_pa
     assert r.returncode == 2 and "unpruned checkpoint" in r.stderr and not (tmp_path / "x").exists()
     r = run("--model", "yolov8n", "--init", str(default_model))
     assert r.returncode == 2 and "--name" in r.stderr
+
+
+def test_snapshot_of_a_large_last_pt_drops_only_the_optimizer_state(default_model, tmp_path, monkeypatch):
+    """A long run's snapshot is committed to git each session: over zoo.SLIM_OVER it is written without the
+    optimizer state (YOLOv8s: 112 -> 22 MB), everything Ultralytics' resume reads besides it kept; under it, a
+    byte copy. (Ultralytics' _load_checkpoint_state loads the optimizer only when the key is not None.)"""
+    import zoo
+    from yolo_compress.models import load_model
+
+    ema = load_model(default_model).model
+    ckpt = {"epoch": 7, "best_fitness": 0.4, "model": None, "ema": ema, "updates": 123,
+            "optimizer": {"state": {0: {"exp_avg": torch.ones(2_000_000)}}, "param_groups": [{"lr": 0.01}]},
+            "train_args": {"epochs": 140}, "train_results": {"epoch": [1, 2]}}
+    last = tmp_path / "last.pt"
+    torch.save(ckpt, last)
+    assert zoo.write_snapshot(last, tmp_path / "full.pt") == "full"
+    assert (tmp_path / "full.pt").read_bytes() == last.read_bytes()
+    monkeypatch.setattr(zoo, "SLIM_OVER", 0)
+    assert "without the optimizer" in zoo.write_snapshot(last, tmp_path / "slim.pt")
+    slim = torch.load(tmp_path / "slim.pt", weights_only=False)
+    assert slim["optimizer"] is None and (tmp_path / "slim.pt").stat().st_size < last.stat().st_size
+    assert {k: v for k, v in slim.items() if k not in ("ema", "optimizer")} == \
+        {k: v for k, v in ckpt.items() if k not in ("ema", "optimizer")}
+    assert all(torch.equal(a, b) for a, b in zip(slim["ema"].state_dict().values(), ema.state_dict().values()))
+    assert not list(tmp_path.glob(".*.tmp"))
