@@ -229,3 +229,9 @@ def test_control_split_draws_the_control_images_from_that_split(default_model, q
     assert not (tmp_path / "t.onnx").exists()
     with pytest.raises(ConfigError, match="--control-split holdout is for --max-drop"):
         QuantConfig(control_split="holdout", **common)
+
+
+def test_nms_free_litert_int8_is_refused_before_any_work():
+    with pytest.raises(ConfigError, match="--nms-free with --backend litert INT8"):
+        QuantConfig(backend="litert", data="d.yaml", nms_free=True)
+    QuantConfig(backend="litert", mode="fp16", nms_free=True)  # FP16 keeps the head's outputs float: allowed

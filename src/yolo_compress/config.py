@@ -328,6 +328,10 @@ class QuantConfig(_Config):
             raise ConfigError(f"--max-drop {self.max_drop} is invalid; give mAP50-95 points, e.g. 0.5")
         if self.qat_epochs < 1 or not 0 < self.qat_lr0 < 1 or self.qat_batch < 1:
             raise ConfigError("--qat-epochs and --qat-batch must be >= 1 and --qat-lr0 in (0, 1)")
+        if self.nms_free and self.backend == "litert" and self.mode in ("ptq", "qat"):
+            raise ConfigError("--nms-free with --backend litert INT8: static INT8 collapses the NMS-free head's class "
+                              "index output (Ultralytics refuses it too); quantize without --nms-free, or use "
+                              "--backend onnxruntime / openvino")
         if self.control_split != "train" and self.max_drop is None:
             raise ConfigError(f"--control-split {self.control_split} is for --max-drop; pass --max-drop P too")
         if self.calib_images < 1 or self.control_images < 1:

@@ -82,6 +82,9 @@ def export(model: str | os.PathLike, config: ExportConfig, out: str | os.PathLik
         else:
             save_model(yolo, pt)
         produced = _ultralytics_export(pt, config)
+        if config.nms_free and not inspect_artifact(produced).end2end:
+            raise UnsupportedError(f"Ultralytics exported '{src.name}' to {config.format} without its NMS-free head "
+                                   f"(the format cannot hold it); export without --nms-free")
         return publish(produced, dest, pt, src, config.imgsz, config.verify, parity, images, threads)
 
 
