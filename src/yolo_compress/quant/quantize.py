@@ -324,9 +324,13 @@ def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, thre
     res.float_layers = list(cfg.ignore)
     if cfg.max_drop is None:
         return full
-    candidates = [g for g in groups if g not in cfg.ignore and not any(g.startswith(i + ".") for i in cfg.ignore)]
-    chosen = _greedy(score(fp32), full, score(full), candidates, build, score, cfg.max_drop / 100, res, console)
-    return chosen
+    return _greedy(score(fp32), full, score(full), _candidates(groups, cfg.ignore), build, score,
+                   cfg.max_drop / 100, res, console)
+
+
+def _candidates(groups, ignore: Sequence[str]) -> list[str]:
+    """The layer groups the accuracy-aware search may keep float: all but those ``--ignore`` keeps float already."""
+    return [g for g in groups if g not in ignore and not any(g.startswith(i + ".") for i in ignore)]
 
 
 def head_groups(groups) -> list[str]:
@@ -335,13 +339,20 @@ def head_groups(groups) -> list[str]:
     return [g for g in groups if g.count(".") >= 2]
 
 
-def _head_first(base: float, candidates: list[str], build, score, max_drop: float, res: QuantResult):
-    """The first try of the accuracy-aware search once all-INT8 costs too much: the whole Detect head in float.
+def _first_tries(base: float, full: Path, full_score: float, candidates: list[str], build, score, max_drop: float,
+                 res: QuantResult) -> Path | None:
+    """The first two tries of the accuracy-aware search, shared by the backends: all-INT8 (``full``) if it meets
+    ``max_drop`` on the control images, else the whole Detect head in float if that does; None when neither
+    does (the caller's own search goes on). Why the head first:
     The control images are train images, on which the model is surer than on new ones: they understate INT8's
     cost (YOLO26n, one-to-many head: 0.60 point on them, 1.13 on val), and with 200 of them one group's
     gain is within their noise (+-0.2 point), so a per-group ranking finds backbone groups that do not help on
     val (NNCF's accuracy control kept model.8: val -1.16; the head in float: -0.12 and +0.24 on two
-    calibration draws). The head is where INT8 errors become box coordinates. Returns (path, control mAP) when it meets ``max_drop``, else None."""
+    calibration draws). The head is where INT8 errors become box coordinates."""
+    res.control_map = {"fp32": base, "int8": full_score}
+    if base - full_score <= max_drop:
+        res.control_map["final"] = full_score
+        return full
     head = head_groups(candidates)
     if not head:
         return None
@@ -358,15 +369,11 @@ def _head_first(base: float, candidates: list[str], build, score, max_drop: floa
 def _greedy(base: float, full: Path, full_score: float, candidates: list[str], build, score, max_drop: float,
             res: QuantResult, console=None):
     """Accuracy-aware mixed precision: all-INT8 if it meets ``max_drop`` on the control images; else the Detect
-    head in float if that does (:func:`_head_first`); else rank groups by the mAP recovered when each alone
+    head in float if that does (:func:`_first_tries`); else rank groups by the mAP recovered when each alone
     stays float, and keep groups float, most helpful first, until the control drop is within ``max_drop``."""
     from ..progress import progress_bar
 
-    res.control_map = {"fp32": base, "int8": full_score}
-    if base - full_score <= max_drop:
-        res.control_map["final"] = full_score
-        return full
-    if (hit := _head_first(base, candidates, build, score, max_drop, res)) is not None:
+    if (hit := _first_tries(base, full, full_score, candidates, build, score, max_drop, res)) is not None:
         return hit
     gains = {}
     with progress_bar("layer sensitivity", len(candidates), console) as bar:
@@ -436,22 +443,19 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
 
     if cfg.max_drop is None:
         return save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed), out)
-    # the same first two tries as the ONNX Runtime search (all-INT8, then the head in float: _greedy), then
-    # NNCF's accuracy control, which ranks the remaining layers itself
+    # the same first two tries as the ONNX Runtime search (all-INT8, then the head in float), then NNCF's
+    # accuracy control, which ranks the remaining layers itself
     base = score(fp32)
     full = save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed), tmp / "int8-all_openvino_model")
-    res.control_map = {"fp32": base, "int8": score(full)}
-    if base - res.control_map["int8"] <= cfg.max_drop / 100:
-        res.control_map["final"] = res.control_map["int8"]
-        return full
-    candidates = [g for g in groups if g not in cfg.ignore and not any(g.startswith(i + ".") for i in cfg.ignore)]
 
     def build_head(float_groups: Sequence[str]) -> Path:
         nodes = fixed + [x for g in float_groups for x in groups[g]]
         return save(ovq.static_int8(ovq.read(xml), qd.calib, cfg.calibration, cfg.preset, nodes),
                     tmp / "int8-head_openvino_model")
 
-    if (hit := _head_first(base, candidates, build_head, score, cfg.max_drop / 100, res)) is not None:
+    hit = _first_tries(base, full, score(full), _candidates(groups, cfg.ignore), build_head, score,
+                       cfg.max_drop / 100, res)
+    if hit is not None:
         return hit
 
     def metric(compiled, data) -> float:
