@@ -57,17 +57,30 @@ student yolov9t
 "$PY" benchmarks/zoo.py --structure benchmarks/zoo/structures/yolov8n-200ep-sens50.pt \
     --name yolov8n-sens50-scratch-200ep --epochs 200
 student yolo26n
-# 3. the teachers, each followed by its convergence test and its distillation rows (20 epochs, seed 0): row c (the
+# 3. the teachers, each followed by its distillation rows (20 epochs, seed 0), then its convergence test: row c (the
 #    uniform L2 cut of rows a/b, distilled from the teacher) and c-sens (the f-sens cut, distilled from the teacher:
 #    the best cut with the best teacher); then YOLOv9s and the seed article's chain (issue 22)
 SENS_BIG="c-sens=criterion=sens,teacher=big"
 T8=benchmarks/zoo/yolov8s-garbage320-60+140ep  # trained on from the 60-epoch teacher (zoo.py --init; issue 20)
 "$PY" benchmarks/zoo.py --model yolov8s --init benchmarks/zoo/yolov8s-garbage320.pt --epochs 140 --name "${T8##*/}"
-converge "$T8"
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 20 --row "$SENS_BIG" \
     --methods c,c-sens --seeds 0 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.4 --epochs 20 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench  # the <= 40% row (then OpenVINO INT8 in the bench)
+converge "$T8"  # test 2 of the teacher after its rows (they decide what the queue does next)
+# 3a. (reordered 2026-12-02, session 16) the other two teachers before the remaining seeds: they take the longest
+#    (YOLO11s and YOLOv9s, 200 epochs each, ~7-9 h each on 2 cores) and unlock issue 20's YOLO11n distillation row and
+#    issue 22's seed chain; the seeds of 3b are short rows whose choice of method waits on the c-sens result
+T11=benchmarks/zoo/yolo11s-garbage320-200ep
+"$PY" benchmarks/zoo.py --model yolo11s --epochs 200 --name "${T11##*/}"
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --teacher "$T11.pt" --level 0.4 --epochs 20 --row "$SENS_BIG" \
+    --methods c-sens --seeds 0 --no-bench
+converge "$T11"
+T9=benchmarks/zoo/yolov9s-garbage320-200ep
+"$PY" benchmarks/zoo.py --model yolov9s --epochs 200 --name "${T9##*/}"
+converge "$T9"
+"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
+    --seeds 0 1 2
 # 3b. the remaining seeds of the headline rows (3 each; the 20-epoch budget), after YOLOv8s's distillation rows
 #    (2026-12-02: if c-sens leads, the headline's best method changes and its seeds go there instead): soft-hold
 #    and f-sens at 40%, plain fine-tune (a) at 40% and at 50% (--round-to 4: 46.3%, the uniform level under 50%)
@@ -80,16 +93,6 @@ done
     --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --round-to 4 --methods a \
     --seeds 0,1,2 --no-bench
-T11=benchmarks/zoo/yolo11s-garbage320-200ep
-"$PY" benchmarks/zoo.py --model yolo11s --epochs 200 --name "${T11##*/}"
-converge "$T11"
-"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --teacher "$T11.pt" --level 0.4 --epochs 20 --row "$SENS_BIG" \
-    --methods c-sens --seeds 0 --no-bench
-T9=benchmarks/zoo/yolov9s-garbage320-200ep
-"$PY" benchmarks/zoo.py --model yolov9s --epochs 200 --name "${T9##*/}"
-converge "$T9"
-"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
-    --seeds 0 1 2
 # 4. longer budgets, 60 epochs at 50%: the f-sens cut plain and distilled from the converged YOLOv8s; base-60 (the
 #    input + 60 epochs: 0.5187) is the row of 2026-12-01, linked, not retrained (its weights are not in git: a bench
 #    of it needs it trained again)
