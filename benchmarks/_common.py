@@ -26,9 +26,24 @@ def kept_run(run: Path, epochs: int, train) -> Path:
     run = run.resolve()
     last = run / "weights" / "last.pt"
     if not kept_finished(run, epochs):
+        _refuse_retrain(run, epochs, last)
         train(run, last.exists())
         kept_finished(run, epochs)  # keeps the new final.pt
     return last
+
+
+def _refuse_retrain(run: Path, epochs: int, last: Path) -> None:
+    """A run whose committed results.csv already holds every epoch but whose weights were never kept (rows
+    trained before final.pt existed): training it again would overwrite that committed curve with another
+    draw, so stop with one line unless ``YC_RETRAIN=1`` asks for exactly that."""
+    csv = run / "results.csv"
+    if last.exists() or not csv.exists() or os.environ.get("YC_RETRAIN") == "1":
+        return
+    rows = sum(1 for line in csv.read_text().splitlines()[1:] if line.strip())
+    if rows >= epochs:
+        raise SystemExit(f"error: {run} finished {rows} epochs (results.csv) but its weights were not kept "
+                         f"(no final.pt); fix: bench the other rows with --tag, or set YC_RETRAIN=1 to train it "
+                         f"again and replace its results")
 
 
 def kept_finished(run: Path, epochs: int) -> Path | None:
