@@ -233,3 +233,29 @@ def test_auto_recipe_is_gentle_only_for_an_intact_trained_model(default_model, t
     assert FinetuneConfig(**recipe_settings("gentle", pruned, {})[0]).lr0 == 5e-5
     with pytest.raises(ConfigError, match="--recipe 'fast' is unknown; choose auto, recovery, gentle"):
         recipe_settings("fast", default_model, {})
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_cpu_bf16_autocast_runs_the_training_step_in_bfloat16(bf16, small_dataset, tmp_path):
+    """``cpu_bf16`` makes Ultralytics' own step run forward + loss under CPU autocast (convolutions in bfloat16)
+    while the weights stay fp32 and the run saves a normal checkpoint; off (the default), the step stays fp32."""
+    import torch
+    from ultralytics import YOLO
+
+    from yolo_compress.train import AllCoresTrainer
+
+    seen = set()
+
+    def on_start(trainer):  # after _setup_train: hook the first conv of the model being trained
+        conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda m, i, o: seen.add(o.dtype) if m.training else None)
+
+    trainer = type("T", (AllCoresTrainer,), {"cpu_bf16": bf16})
+    y = YOLO("yolov8n.yaml")
+    y.add_callback("on_train_start", on_start)
+    y.train(data=str(small_dataset), epochs=1, imgsz=64, batch=8, workers=0, project=str(tmp_path), name="r",
+            exist_ok=True, plots=False, device="cpu", amp=False, verbose=False, trainer=trainer, val=False)
+    assert seen == {torch.bfloat16 if bf16 else torch.float32}
+    assert not torch.is_autocast_enabled("cpu")  # nothing leaks out of the step
+    ckpt = load_model(tmp_path / "r" / "weights" / "last.pt")
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in ckpt.parameters())
