@@ -84,6 +84,9 @@ T9=benchmarks/zoo/yolov9s-garbage320-200ep
 converge "$T9"
 "$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
     --seeds 0 1 2
+# 3a'. the YOLOv8s teacher failed test 2 (2026-12-03: 0.5313 -> 0.5398, +0.85): trained on, it is its 20-epoch fine-tune
+#    (yolov8s-garbage320-60+140ep-extra20/seed0); test 2 of that checkpoint (20 epochs more, FP32, ~40 min)
+converge "$T8-extra20/seed0"
 # 3b. the remaining seeds of the headline rows (3 each; the 20-epoch budget), after YOLOv8s's distillation rows
 #    (2026-12-02: if c-sens leads, the headline's best method changes and its seeds go there instead): soft-hold
 #    and f-sens at 40%, plain fine-tune (a) at 40% and at 50% (--round-to 4: 46.3%, the uniform level under 50%)
