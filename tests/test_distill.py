@@ -200,3 +200,28 @@ print(type(t).__mro__[1].__name__, t.teacher_path, t.kd.losses, t.kd.temperature
     assert words[0] == "DistillTrainer" and words[1] == str(teacher)
     assert "('ld', 0.5), ('cwd', 2.0)" in r.stdout and words[-4] == "3.0" and words[-3] == "KDModel"
     assert words[-2] == "True" and words[-1] == "3"  # teacher inside, one adapter per neck level
+
+
+def test_distill_under_cpu_bf16_autocast_keeps_losses_finite(data, tmp_path):
+    """``precision="bf16"``: student, teacher, adapters and our losses run inside Ultralytics' step under CPU bf16
+    autocast; every logged loss stays finite and the saved student is fp32."""
+    import csv
+    import math
+
+    student = _saved("yolov8n.yaml", tmp_path / "student.pt")
+    teacher = _saved("yolov8s.yaml", tmp_path / "teacher.pt")
+    cfg = DistillConfig(losses=(("cls_kl", 1.0), ("ld", 1.0), ("cwd", 10.0)), warmup_epochs=0)
+    train = FinetuneConfig(epochs=1, imgsz=TINY_IMGSZ, batch=16, workers=0, fraction=0.5, precision="bf16")
+    seen = set()  # output dtypes of every conv run in training mode (the student's; the teacher is frozen in eval)
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, o: seen.add(o.dtype) if isinstance(m, torch.nn.Conv2d) and m.training else None)
+    try:
+        best = distill(student, teacher, data, cfg, train, tmp_path / "run")
+    finally:
+        hook.remove()
+    assert torch.bfloat16 in seen
+    row = next(csv.DictReader((tmp_path / "run" / "results.csv").open()))
+    losses = {k.strip(): float(v) for k, v in row.items() if "loss" in k}
+    assert losses and all(math.isfinite(v) for v in losses.values()), losses
+    assert any(k.startswith("train/dis") for k in losses)
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in load_model(best).model.parameters())

@@ -22,7 +22,7 @@ def test_training_prints_one_line_per_epoch_when_not_a_tty(tiny_pt, val_as_train
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "1"}
     r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", "finetune", str(tiny_pt), "--data",
                         str(val_as_train_data), "--epochs", "2", "--imgsz", str(TINY_IMGSZ), "--batch", "16",
-                        "--workers", "0", "--out", str(tmp_path / "ft")],
+                        "--workers", "0", "--precision", "bf16", "--out", str(tmp_path / "ft")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     lines = [m for m in map(EPOCH_LINE.match, r.stdout.splitlines()) if m]
@@ -32,6 +32,7 @@ def test_training_prints_one_line_per_epoch_when_not_a_tty(tiny_pt, val_as_train
     col = [h.strip() for h in rows[0].split(",")].index("metrics/mAP50-95(B)")
     assert [m[3] for m in lines] == [f"{float(x.split(',')[col]):.4f}" for x in rows[1:]]
     assert "\x1b[" not in r.stdout  # no terminal control codes in a log
+    assert "training precision: bf16 autocast (--precision bf16, device cpu;" in r.stdout  # the CLI passed it on
 
 
 def test_loops_end_with_one_plain_line_and_stay_silent_when_off(monkeypatch):

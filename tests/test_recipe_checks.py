@@ -31,6 +31,8 @@ BAD = [
     ("name: /tmp/abs\nstages:\n  - prune: {{ratio: 0.3}}\n", 4, "name '/tmp/abs' is not a plain folder name"),
     ("name: a/b\nstages:\n  - prune: {{ratio: 0.3}}\n", 4, "name 'a/b' is not a plain folder name"),
     ("teacher: nowhere.pt\nstages:\n  - distill: {{epochs: 1}}\n", 4, "teacher '.*nowhere.pt' not found"),
+    ("stages:\n  - prune: {{ratio: 0.3}}\n  - finetune: {{epochs: 1, precision: fp16}}\n", 6,
+     "precision 'fp16' is unknown; choose fp32, bf16, auto"),
     # registry names: checked by the stage (config does not import the prune / distill registries)
     ("stages:\n  - prune: {{ratio: 0.3, criterion: l3}}\n", 5, "criterion 'l3' is unknown; choose one of"),
     ("teacher: input\nstages:\n  - distill:\n      epochs: 1\n      losses: {{cdw: 1}}\n", 8,

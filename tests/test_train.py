@@ -259,3 +259,44 @@ def test_cpu_bf16_autocast_runs_the_training_step_in_bfloat16(bf16, small_datase
     assert not torch.is_autocast_enabled("cpu")  # nothing leaks out of the step
     ckpt = load_model(tmp_path / "r" / "weights" / "last.pt")
     assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in ckpt.parameters())
+
+
+def test_finetune_precision_bf16_recovers_a_pruned_model_under_cpu_autocast(small_dataset, tmp_path):
+    """``FinetuneConfig(precision="bf16")`` (``--precision bf16``) runs finetune()'s own trainer, the one that keeps
+    a pruned architecture, under CPU bf16 autocast; the checkpoint stays the pruned fp32 model."""
+    import torch
+
+    res = prune(load_model("yolov8n.yaml", nc=3), PruneConfig(ratio=0.3, imgsz=64))
+    y = load_model(save_model(res.model, tmp_path / "pruned.pt"))
+    seen = set()
+
+    def on_start(trainer):
+        conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda m, i, o: seen.add(o.dtype) if m.training else None)
+
+    y.add_callback("on_train_start", on_start)
+    cfg = FinetuneConfig(epochs=1, imgsz=64, batch=8, workers=0, precision="bf16")
+    best = finetune(y, small_dataset, cfg, tmp_path / "ft")
+    assert seen == {torch.bfloat16}
+    tuned = load_model(best)
+    assert sum(p.numel() for p in tuned.model.parameters()) == res.params_after
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in tuned.model.parameters())
+
+
+def test_precision_is_validated_resolved_per_device_and_kept_out_of_old_fingerprints():
+    from yolo_compress.train import cpu_bf16_native
+
+    with pytest.raises(ConfigError, match="precision 'fp16' is unknown"):
+        FinetuneConfig(precision="fp16")
+    assert not FinetuneConfig().cpu_bf16()
+    assert FinetuneConfig(precision="bf16").cpu_bf16()
+    assert not FinetuneConfig(precision="bf16", device="0").cpu_bf16()  # CUDA: Ultralytics' own AMP
+    assert FinetuneConfig(precision="auto").cpu_bf16() == cpu_bf16_native()
+    # runs fingerprinted before the field existed resume unchanged; a bf16 run is told apart from an fp32 one
+    assert "precision" not in FinetuneConfig().fingerprint_dict()
+    assert FinetuneConfig(precision="bf16").fingerprint_dict()["precision"] == "bf16"
+    assert "precision" not in FinetuneConfig(precision="bf16").ultralytics_args()
+    from yolo_compress.config import DistillConfig
+    from yolo_compress.pipeline.stages import DistillStageConfig
+
+    assert "precision" not in DistillStageConfig(DistillConfig(), FinetuneConfig()).fingerprint_dict()["train"]

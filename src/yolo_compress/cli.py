@@ -45,6 +45,10 @@ def _add_training(p: argparse.ArgumentParser) -> None:
                         "(lr0 2e-3) re-trains a pruned or re-shaped model; gentle (lr0 5e-5, BN frozen 1 epoch, no "
                         "mosaic) keeps an intact trained one; auto picks by comparing the model with its own YAML. "
                         "--lr0 / --bn-freeze-epochs / --mosaic override it")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                   help="CPU training precision: fp32 (default), bf16 (forward + loss under bfloat16 autocast, weights "
+                        "fp32; 2.5-3.3x faster steps on CPUs with AMX-BF16 / AVX512-BF16, slower where emulated), auto "
+                        "(bf16 only on such CPUs); ignored on CUDA")
     p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... for Ultralytics' multi-GPU DDP")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -364,7 +368,9 @@ def _run(args, console) -> int:
         cfg = api.DistillConfig(losses=_losses(args.loss), temperature=args.temperature, temperature_end=args.temperature_end,
                                 schedule=args.schedule, warmup_epochs=args.kd_warmup)
         train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-                               workers=args.workers, seed=args.seed, **_recipe(args, args.student, console))
+                               workers=args.workers, precision=args.precision, seed=args.seed,
+                               **_recipe(args, args.student, console))
+        _say_precision(train, console)
         best = api.distill(args.student, args.teacher, args.data, cfg, train, args.out, resume=args.resume)
         console.print(f"distilled: {best} (the student only: YOLO('{best}') loads it)")
         return 0
@@ -442,8 +448,9 @@ def _run(args, console) -> int:
         from .train import FinetuneConfig, finetune
 
         cfg = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-                             workers=args.workers, seed=args.seed, sparsity=args.sparsity,
+                             workers=args.workers, precision=args.precision, seed=args.seed, sparsity=args.sparsity,
                              sparsity_mode=args.sparsity_mode, **_recipe(args, args.model, console))
+        _say_precision(cfg, console)
         best = finetune(args.model, args.data, cfg, args.out, resume=args.resume)
         console.print(f"fine-tuned: {best}")
         return 0
@@ -560,6 +567,15 @@ def _losses(spec: str) -> tuple[tuple[str, float], ...]:
 def _recipe_overrides(args) -> dict:
     """The training-recipe flags the user gave (None = FinetuneConfig's measured default)."""
     return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic") if getattr(args, k, None) is not None}
+
+
+def _say_precision(cfg, console) -> None:
+    if cfg.precision != "fp32":
+        from .train import cpu_bf16_native
+
+        native = "the CPU computes bf16 natively" if cpu_bf16_native() else "no AMX-BF16 / AVX512-BF16: emulated, slow"
+        console.print(f"training precision: {'bf16 autocast' if cfg.cpu_bf16() else 'fp32'} (--precision "
+                      f"{cfg.precision}, device {cfg.device}; {native})", highlight=False)
 
 
 def _recipe(args, model, console) -> dict:

@@ -268,6 +268,9 @@ class DistillStageConfig:
     def as_dict(self) -> dict:
         return {"distill": self.distill.as_dict(), "train": self.train.as_dict()}
 
+    def fingerprint_dict(self) -> dict:  # as resumes compare it: fields added later are left out at their default
+        return {"distill": self.distill.fingerprint_dict(), "train": self.train.fingerprint_dict()}
+
 
 @register_stage
 class Distill(StageDef):
