@@ -174,7 +174,7 @@ def train_row(row: str, seed: int, a) -> Path:
             p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}))
         who = opts.pop("teacher", "input")
         teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
-        over = {k: (int(v) if k == "bn_freeze_epochs" else v if k == "optimizer" else float(v))
+        over = {k: (int(v) if k == "bn_freeze_epochs" else v if k in ("optimizer", "precision") else float(v))
                 for k, v in opts.items()}
         cfg = FinetuneConfig(**{**ft.as_dict(), "epochs": E - soft, **over})
         if who == "none":
