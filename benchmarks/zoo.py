@@ -154,9 +154,9 @@ def write_atomic(dest: Path, src: Path | None = None, text: str | None = None) -
 
 
 def use_bf16(args: argparse.Namespace) -> bool:
-    from yolo_compress.train import cpu_bf16_native
+    from yolo_compress.train import resolve_cpu_bf16
 
-    return args.bf16 == "on" or (args.bf16 == "auto" and cpu_bf16_native())
+    return resolve_cpu_bf16({"off": "fp32", "on": "bf16"}.get(args.bf16, args.bf16))
 
 
 def start_session(run: Path, bf16: bool = False) -> None:

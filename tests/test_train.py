@@ -300,3 +300,20 @@ def test_precision_is_validated_resolved_per_device_and_kept_out_of_old_fingerpr
     from yolo_compress.pipeline.stages import DistillStageConfig
 
     assert "precision" not in DistillStageConfig(DistillConfig(), FinetuneConfig()).fingerprint_dict()["train"]
+
+
+def test_a_resumed_run_keeps_the_precision_it_started_with(tmp_path, capfd):
+    """A run started in bf16 and resumed without the flag (or the other way round) stays in the precision it
+    started with, as Ultralytics keeps a resumed run's own arguments: one run is never half fp32, half bf16."""
+    import json
+
+    from yolo_compress.train import _run_precision
+
+    out = tmp_path / "ft"
+    assert _run_precision(out, FinetuneConfig(precision="bf16"), resuming=False).precision == "bf16"
+    assert json.loads((out / "precision.json").read_text()) == {"precision": "bf16"}
+    assert _run_precision(out, FinetuneConfig(), resuming=True).precision == "bf16"
+    assert "started with precision bf16; keeping it (not fp32)" in capfd.readouterr().err
+    assert _run_precision(out, FinetuneConfig(), resuming=False).precision == "fp32"  # a new run: its own
+    assert json.loads((out / "precision.json").read_text()) == {"precision": "fp32"}
+    assert _run_precision(tmp_path / "old", FinetuneConfig(precision="bf16"), resuming=True).precision == "bf16"

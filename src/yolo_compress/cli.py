@@ -45,10 +45,10 @@ def _add_training(p: argparse.ArgumentParser) -> None:
                         "(lr0 2e-3) re-trains a pruned or re-shaped model; gentle (lr0 5e-5, BN frozen 1 epoch, no "
                         "mosaic) keeps an intact trained one; auto picks by comparing the model with its own YAML. "
                         "--lr0 / --bn-freeze-epochs / --mosaic override it")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+    p.add_argument("--precision", default="fp32",
                    help="CPU training precision: fp32 (default), bf16 (forward + loss under bfloat16 autocast, weights "
-                        "fp32; 2.5-3.3x faster steps on CPUs with AMX-BF16 / AVX512-BF16, slower where emulated), auto "
-                        "(bf16 only on such CPUs); ignored on CUDA")
+                        "fp32; ~2-3x faster steps measured on an AMX Xeon, slower where bf16 is emulated), auto "
+                        "(bf16 only on CPUs with AMX-BF16 / AVX512-BF16); ignored on CUDA; a resumed run keeps its own")
     p.add_argument("--device", default="cpu", help="cpu, 0, or 0,1,... for Ultralytics' multi-GPU DDP")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)

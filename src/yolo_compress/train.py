@@ -54,6 +54,19 @@ def cpu_bf16_native() -> bool:
     return bool(flags & {"amx_bf16", "avx512_bf16"})
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def resolve_cpu_bf16(precision: str, device: str = "cpu") -> bool:
+    """Whether training with ``precision`` (fp32 | bf16 | auto) on ``device`` runs under CPU bfloat16 autocast:
+    auto = where the CPU computes bf16 natively; CUDA never (Ultralytics' own AMP applies there)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision '{precision}' is unknown; choose {', '.join(PRECISIONS)}")
+    if str(device).lower() != "cpu":
+        return False
+    return precision == "bf16" or (precision == "auto" and cpu_bf16_native())
+
+
 class AllCoresTrainer(_trainer_base()):
     """A ``DetectionTrainer`` that trains on every CPU core.
 
@@ -211,16 +224,15 @@ class FinetuneConfig(_Config):
     mosaic: float = 1.0  # Ultralytics' mosaic probability (its last close_mosaic epochs run without it)
     # CPU training precision: fp32, or forward + loss under bfloat16 autocast (``AllCoresTrainer.cpu_bf16``; weights,
     # gradients and optimizer stay fp32), or auto = bf16 where the CPU computes it natively (``cpu_bf16_native``).
-    # Measured on the YOLOv8n recipe: bf16 tracks fp32 within seed noise over 151 epochs, steps 2.5-3.3x faster on an
-    # AMX Xeon (benchmarks/results/bf16-check); emulated (no AMX-BF16 / AVX512-BF16) it is slower than fp32.
+    # Measured on the YOLOv8n recipe: bf16 tracks fp32 within seed noise over 151 epochs, steps ~2x (YOLOv8n) to 2.5-3.3x (YOLOv8s)
+    # faster on an AMX Xeon (benchmarks/results/bf16-check); emulated (no AMX-BF16 / AVX512-BF16) it is slower than fp32.
     # CUDA training ignores it (Ultralytics' own AMP applies there).
     precision: str = "fp32"
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("precision",)
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision '{self.precision}' is unknown; choose {', '.join(PRECISIONS)}")
+        resolve_cpu_bf16(self.precision, "cuda")  # validates the value only
         if self.epochs < 1 or self.batch < 1:
             raise ConfigError("--epochs and --batch must be positive integers")
         if not 0 < self.lr0 < 1:
@@ -239,12 +251,7 @@ class FinetuneConfig(_Config):
 
     def cpu_bf16(self) -> bool:
         """Whether training runs under CPU bfloat16 autocast (``precision``, resolved on this machine)."""
-        if str(self.device).lower() != "cpu":
-            return False
-        return self.precision == "bf16" or (self.precision == "auto" and cpu_bf16_native())
-
-
-PRECISIONS = ("fp32", "bf16", "auto")
+        return resolve_cpu_bf16(self.precision, self.device)
 
 
 # Training recipes by what is being trained (BENCHMARKS.md 2f): "recovery" (FinetuneConfig's defaults) for a
@@ -397,6 +404,27 @@ def _set_aside_cut_run(out: Path, last: Path) -> None:
             os.replace(f, f.with_name(f.name + ".cut"))
 
 
+def _run_precision(out: Path, cfg: FinetuneConfig, resuming: bool) -> FinetuneConfig:
+    """A new run records the precision it trains in (``out/precision.json``); a resumed one keeps it, as Ultralytics
+    keeps a resumed run's own arguments, so that one run is not half fp32 and half bf16."""
+    import dataclasses
+    import json
+
+    from .io import atomic_write_text
+
+    rec = out / "precision.json"
+    if resuming:
+        started = json.loads(rec.read_text()).get("precision", "fp32") if rec.exists() else cfg.precision
+        if started != cfg.precision:
+            print(f"{out}: resuming a run that started with precision {started}; keeping it (not "
+                  f"{cfg.precision})", file=sys.stderr)
+            return dataclasses.replace(cfg, precision=started)
+        return cfg
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(rec, json.dumps({"precision": cfg.precision}) + "\n")
+    return cfg
+
+
 def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str | os.PathLike,
              resume: bool = False, trainer=None, extra: dict | None = None) -> Path:
     """Fine-tune a (pruned) checkpoint keeping its architecture. Returns the path of ``best.pt``.
@@ -416,10 +444,11 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     trainer = trainer or _trainer_for(cfg.sparsity, sparsity_mode=cfg.sparsity_mode)
     if cfg.bn_freeze_epochs and cfg.bn_freeze_epochs != getattr(trainer, "bn_freeze_epochs", 0):
         trainer = type(trainer.__name__, (trainer,), {"bn_freeze_epochs": cfg.bn_freeze_epochs})
-    if cfg.cpu_bf16() and not getattr(trainer, "cpu_bf16", False):
-        trainer = type(trainer.__name__, (trainer,), {"cpu_bf16": True})
     if resume and last.exists() and not intact_checkpoint(last):
         _set_aside_cut_run(out, last)
+    cfg = _run_precision(out, cfg, resuming=resume and last.exists())
+    if cfg.cpu_bf16() and not getattr(trainer, "cpu_bf16", False):
+        trainer = type(trainer.__name__, (trainer,), {"cpu_bf16": True})
     if resume and last.exists() and (finished_run(out, cfg.epochs) or _finish_trained(last, cfg.epochs)):
         pass  # every epoch was done: nothing to train
     elif resume and last.exists():

@@ -109,8 +109,8 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
     for k in range(1, steps + 1):
         sd = out / f"step-{k}"
         marker = sd / "step.json"
-        fp = fingerprint(input=hash_file(current), prune=per_step.fingerprint_dict(), finetune=finetune_cfg.fingerprint_dict(),
-                         data=dhash, max_drop=max_drop, origin=origin, step=k,
+        fp = fingerprint(input=hash_file(current), prune=per_step.fingerprint_dict(),
+                         finetune=finetune_cfg.fingerprint_dict(), data=dhash, max_drop=max_drop, origin=origin, step=k,
                          **({"teacher": hash_file(teacher), "distill": distill_cfg.as_dict()} if teacher else {}))
         done = json.loads(marker.read_text()) if marker.exists() else None
         if done is not None and done.pop("fingerprint", None) == fp and Path(done["model"]).exists():
