@@ -78,9 +78,15 @@ T11=benchmarks/zoo/yolo11s-garbage320-200ep
 "$PY" benchmarks/zoo.py --model yolo11s --epochs 200 --name "${T11##*/}" --bf16 auto
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --teacher "$T11.pt" --level 0.4 --epochs 20 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench
-converge "$T11"
+# (reordered 2026-12-03, session 20) the third seed of issue 20's <= 40% OpenVINO INT8 headline row (f-sens; seeds 0-1
+# done), ~25 min; then YOLOv9s and one seed of the seed article's chain (issue 22 deliverable 3, nothing measured yet)
+# before the two teachers' 20-epoch convergence tests (~1 h each in fp32) and the chain's other two seeds
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 20 --methods f-sens@2 --seeds 2 --no-bench
 T9=benchmarks/zoo/yolov9s-garbage320-200ep
 "$PY" benchmarks/zoo.py --model yolov9s --epochs 200 --name "${T9##*/}" --bf16 auto
+"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
+    --seeds 0
+converge "$T11"
 converge "$T9"
 "$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
     --seeds 0 1 2
