@@ -1,5 +1,6 @@
 """The CLI as a user meets it: bad input gets one clear line and a non-zero exit, no traceback."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,8 @@ def test_export_then_bench_cli(tiny_pt, tmp_path):
                 str(tmp_path / "b"), "--names", "torch,onnx")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "b" / "bench.md").exists() and "onnxruntime" in r.stdout
+    rows = json.loads((tmp_path / "b" / "bench.json").read_text())["rows"]
+    assert [x["name"] for x in rows] == ["torch", "onnx"] and all(x["lat_p50_ms"] > 0 and x["lat_runs"] == 50 for x in rows), rows
 
 
 def test_help_lists_commands():

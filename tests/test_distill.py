@@ -150,13 +150,15 @@ def test_killed_distill_resumes_with_our_losses(data, tmp_path):
             "--batch", "16", "--workers", "0", "--kd-warmup", "0", "--loss", "cls_kl=1,cwd=1", "--out", str(run)]
     last = run / "weights" / "last.pt"
     kill_after(args, last)
-    assert last.exists() and len((run / "results.csv").read_text().splitlines()) == 2  # header + epoch 1
+    before = (run / "results.csv").read_text().splitlines()
+    assert last.exists() and len(before) == 2  # header + epoch 1
     assert not student_only(last)  # mid-run checkpoint: the wrapper, so that resume keeps the adapters
     r = run_cli(*args, "--resume")
     assert r.returncode == 0, r.stderr
     rows = [ln.split(",") for ln in (run / "results.csv").read_text().splitlines()]
     col = [c.strip() for c in rows[0]].index("train/dis_loss")
-    assert rows[-1][0].strip() == "2" and float(rows[-1][col]) > 0
+    assert [r[0].strip() for r in rows[1:]] == ["1", "2"] and float(rows[-1][col]) > 0
+    assert ",".join(rows[1]) == before[1]  # epoch 1 kept: the run continued, it did not start over
     assert student_only(run / "weights" / "best.pt")
 
 

@@ -9,6 +9,7 @@ from yolo_compress.config import PruneConfig
 from yolo_compress.errors import ConfigError, UnsupportedError
 from yolo_compress.models import load_model, save_model
 from yolo_compress.prune import list_criteria, prune
+from yolo_compress.prune.importance import CRITERIA
 from yolo_compress.prune.yolo_blocks import C2fSplitFree, to_prunable
 
 IMGSZ = 64
@@ -96,10 +97,15 @@ def train_yaml(default_data, tmp_path_factory):
 
 
 @pytest.mark.parametrize("criterion", list_criteria())
-def test_every_criterion_prunes(criterion, train_yaml):
+def test_every_criterion_prunes(criterion, train_yaml, default_model):
     y = load_model("yolov8n.yaml", nc=3)
     res = prune(y, PruneConfig(ratio=0.3, criterion=criterion, imgsz=IMGSZ, data=str(train_yaml), grad_batches=1))
     assert res.params_after < res.params_before
+    if CRITERIA[criterion].needs_gradients:  # the gradients decide: on trained weights, other channels than L2's
+        t = load_model(default_model)
+        g = prune(t, PruneConfig(ratio=0.3, criterion=criterion, imgsz=IMGSZ, data=str(train_yaml), grad_batches=1))
+        m = prune(t, PruneConfig(ratio=0.3, criterion="l2", imgsz=IMGSZ))
+        assert g.params_after == m.params_after and not torch.equal(_weights(g), _weights(m))
 
 
 def test_gradient_criterion_needs_data():

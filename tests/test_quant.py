@@ -102,7 +102,9 @@ def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdat
     assert strict.float_layers[: len(backbone)] == backbone
     assert added, "max-drop 0 must keep at least one more layer group in float"
     assert set(added) <= set(strict.sensitivity)
-    assert cm["fp32"] - cm["final"] <= 0 or strict.warnings
+    # met the bound on the control set, or said why not (calib_images=1 always adds a calibration warning, so the
+    # check names the warning of the search itself)
+    assert cm["fp32"] - cm["final"] <= 0 or any("every layer group in float" in w for w in strict.warnings)
     assert strict.runtime_ops["float_convs"] > loose.runtime_ops["float_convs"]
 
 
@@ -129,7 +131,10 @@ def test_max_drop_tries_the_detect_head_in_float_first(backend, default_model, q
     if cm["fp32"] - cm["head_float"] <= 0:  # the head in float met the bound: taken as it is, no ranking run
         assert sorted(added) == sorted(head) and not res.sensitivity and cm["final"] == cm["head_float"]
     else:  # not enough: the search went on past it
-        assert cm["final"] != cm["head_float"] or res.warnings
+        assert "final" in cm
+        if backend == "onnxruntime":  # our ranking ran, and what it kept float comes from it
+            assert res.sensitivity and set(added) <= set(res.sensitivity), (added, res.sensitivity)
+            assert cm["fp32"] - cm["final"] <= 0 or any("every layer group in float" in w for w in res.warnings)
     assert res.runtime_ops["float_convs"] >= 1 + 18 * (sorted(added) == sorted(head))
 
 

@@ -62,6 +62,8 @@ def test_bad_recipe_is_refused_by_check_and_at_run_start(tmp_path, capsys, body,
     assert err.count("\n") == 1 and f"r.yaml:{line}:" in err, err
     out = tmp_path / "run"
     assert main(["run", str(rec), "--out", str(out)]) != 0  # refused before the first stage: nothing written
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"r.yaml:{line}:" in err, err
     assert not out.exists() and not (Path("runs") / "x").exists()
 
 

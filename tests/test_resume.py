@@ -139,7 +139,9 @@ KILL_POINTS = [
     ("in stage 1 (prune)", "run", ".01-prune.partial"),
     ("between stages 1 and 2", "run", "01-prune/stage.json"),
     ("inside training, before its first checkpoint", "run", ".02-finetune.partial/train/args.yaml"),
-    ("inside training, after epoch 1 of 2 (last.pt)", "run", ".02-finetune.partial/train/weights/last.pt"),
+    # held by the trainer once epoch 1's last.pt is saved whole ($YOLO_COMPRESS_HOLD_AFTER_EPOCH), so the kill
+    # lands after the checkpoint and not while it is written (a cut last.pt restarts the training: test_train.py)
+    ("inside training, after epoch 1 of 2 (last.pt)", "hold", "held"),
     ("between stages 2 and 3", "run", "02-finetune/stage.json"),
     ("inside the FP32 export of the INT8 stage", "tmp", "yc-quant-*/*.onnx"),
     ("between stages 3 and 4", "run", "03-quantize/stage.json"),
@@ -159,6 +161,8 @@ def _kill_at(args, env, roots: dict, where: str, pattern: str, timeout: float = 
     """Start the CLI; SIGKILL its process group as soon as a *new* match of ``pattern`` appears. False if the
     run ended first."""
     before = set(roots[where].glob(pattern))
+    if where == "hold":
+        env = {**env, "YOLO_COMPRESS_HOLD_AFTER_EPOCH": f"1:{roots['hold'] / pattern}"}
     proc = _cli(args, env)
     deadline = time.time() + timeout
     while proc.poll() is None and time.time() < deadline:
@@ -205,10 +209,15 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
         assert r.returncode == 0, r.stderr
     run = tmp_path / "run"
     args = ["run", str(rec), "--out", str(run), "--threads", "1"]
-    killed, stage1 = [], None
+    killed, stage1, epoch1 = [], None, None
+    hold = tmp_path / "hold"
+    hold.mkdir()
     for what, where, pattern in KILL_POINTS:
-        if _kill_at(args + (["--resume"] if run.exists() else []), env, {"run": run, "tmp": tmp}, where, pattern):
+        if _kill_at(args + (["--resume"] if run.exists() else []), env, {"run": run, "tmp": tmp, "hold": hold},
+                    where, pattern):
             killed.append(what)
+            if what.startswith("inside training, after epoch 1"):  # results.csv is written before last.pt
+                epoch1 = (run / ".02-finetune.partial" / "train" / "results.csv").read_text().splitlines()[1]
         if stage1 is None and (run / "01-prune" / "stage.json").exists():  # stage 1 as first finished
             stage1 = ((run / "01-prune" / "model.pt").stat().st_mtime_ns, (run / "01-prune" / "stage.json").read_text())
     assert len(killed) >= 10, f"killed at {killed} only"
@@ -220,6 +229,9 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
     # stage 1 was never redone by the resumes after it finished, and training ran both epochs across its kills
     assert ((run / "01-prune" / "model.pt").stat().st_mtime_ns, (run / "01-prune" / "stage.json").read_text()) == stage1
     assert json.loads((run / "02-finetune" / "stage.json").read_text())["info"]["epochs"] == 2
+    epochs = (run / "02-finetune" / "train" / "results.csv").read_text().splitlines()[1:]
+    assert [e.split(",")[0].strip() for e in epochs] == ["1", "2"]
+    assert epochs[0] == epoch1  # epoch 1 is the one trained before the kill: the resume continued, not restarted
     assert _table(run) == _table(ref)
     md = (run / "report.md").read_text()
     assert "03-quantize" in md and "int8" in md and "plot.svg" in md

@@ -244,6 +244,8 @@ def test_predict_into_the_source_folder_is_refused(tiny_pt, tmp_path, default_da
     assert {f.name: f.read_bytes() for f in src.iterdir()} == before  # the originals, nothing added
     one = next(iter(sorted(src.iterdir())))
     assert main(["predict", str(tiny_pt), str(one), "--imgsz", "64", "--out", str(src)]) != 0  # one image, same
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "would overwrite" in err[0], err
     assert main(["predict", str(tiny_pt), str(src), "--imgsz", "64", "--no-save", "--out", str(src)]) == 0  # json only
     assert {f.name: f.read_bytes() for f in src.iterdir() if f.suffix == ".jpg"} == before
 

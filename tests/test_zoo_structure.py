@@ -32,10 +32,11 @@ def test_reinitialized_keeps_the_architecture_and_no_trained_weight(default_mode
             assert torch.equal(o[k], n[k]), k  # the fixed integral 0..reg_max-1
         elif k.endswith(("running_mean", "running_var")):
             assert torch.equal(n[k], torch.zeros_like(n[k]) if "mean" in k else torch.ones_like(n[k])), k
-        elif n[k].dtype.is_floating_point and n[k].dim() > 1:
-            assert not torch.allclose(o[k].float(), n[k].float()), k  # re-drawn
+        elif n[k].dtype.is_floating_point:
+            assert not torch.allclose(o[k].float(), n[k].float()), k  # re-drawn or reset (biases, BN scale/shift)
     bn = [m for m in new.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bn and all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in bn)
+    assert all(torch.equal(m.bias, torch.zeros_like(m.bias)) for m in bn)
     assert all(m.eps == 1e-3 and m.momentum == 0.03 for m in bn)  # Ultralytics' BN settings are kept
     head = new.model[-1]
     assert torch.allclose(head.cv2[0][-1].bias.float(), torch.full_like(head.cv2[0][-1].bias.float(), 2.0))  # bias_init
