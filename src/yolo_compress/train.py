@@ -57,11 +57,15 @@ def cpu_bf16_native() -> bool:
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision '{precision}' is unknown; choose {', '.join(PRECISIONS)}")
+
+
 def resolve_cpu_bf16(precision: str, device: str = "cpu") -> bool:
     """Whether training with ``precision`` (fp32 | bf16 | auto) on ``device`` runs under CPU bfloat16 autocast:
     auto = where the CPU computes bf16 natively; CUDA never (Ultralytics' own AMP applies there)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"--precision '{precision}' is unknown; choose {', '.join(PRECISIONS)}")
+    check_precision(precision)
     if str(device).lower() != "cpu":
         return False
     return precision == "bf16" or (precision == "auto" and cpu_bf16_native())
@@ -232,7 +236,7 @@ class FinetuneConfig(_Config):
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
-        resolve_cpu_bf16(self.precision, "cuda")  # validates the value only
+        check_precision(self.precision)
         if self.epochs < 1 or self.batch < 1:
             raise ConfigError("--epochs and --batch must be positive integers")
         if not 0 < self.lr0 < 1:
