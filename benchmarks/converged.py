@@ -47,6 +47,18 @@ def _planned_epochs(run: Path) -> int | None:
     return int(yaml.safe_load(args.read_text()).get("epochs")) if args.exists() else None
 
 
+def last_epoch_weights(run: Path) -> Path:
+    """The run's last-epoch weights: ``weights/last.pt`` where the training left it, else the copies that stand for
+    it on a fresh checkout (weights/ is not in git): ``<run>/final.pt`` (a benchmark row, see ``_common.kept_run``)
+    or ``<run>.pt`` beside the folder (``zoo.py`` copies last.pt there when the run finishes). Exits with one line
+    when none exists."""
+    for p in (run / "weights" / "last.pt", run / "final.pt", run.parent / f"{run.name}.pt"):
+        if p.exists():
+            return p
+    sys.exit(f"converged: no last-epoch weights for '{run}' (looked for weights/last.pt, final.pt and "
+             f"{run.name}.pt beside it); is the run finished?")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="zoo run folder (results.csv, weights/last.pt)")
@@ -64,9 +76,7 @@ def main() -> None:
         from _common import bench_rows, trained
         from yolo_compress.train import FinetuneConfig
 
-        last = a.run / "weights" / "last.pt"
-        if not last.exists():
-            sys.exit(f"converged: '{last}' not found (is the run finished?)")
+        last = last_epoch_weights(a.run)
         extra = a.run.parent / f"{a.run.name}-extra{a.extra}" / (f"seed{a.seed}")
         ft = FinetuneConfig(epochs=a.extra, imgsz=a.imgsz, batch=16, workers=2, seed=a.seed)
         more = trained(last, a.data, ft, extra)
