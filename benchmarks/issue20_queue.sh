@@ -87,7 +87,9 @@ T9=benchmarks/zoo/yolov9s-garbage320-200ep
 "$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
     --seeds 0
 # (added 2026-12-03, session 22) issue 22's YOLOv9t 50% row distilled from YOLOv9s: the sensitivity-allocated cut of
-# row f-sens (-3.73 plain) with the seed chain's teacher, 20 epochs, seed 0 (~40 min)
+# row f-sens (-3.73 plain) with the seed chain's teacher, 20 epochs, seed 0 (~40 min). The cut's .pt is git-ignored,
+# so a fresh checkout prunes again (sensitivity re-measured) and rewrites the committed pruned-*.txt: if `git diff`
+# shows other channel counts there, this row was cut differently from f-sens and is not its distilled twin
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --level 0.5 \
     --epochs 20 --row "$SENS_BIG" --methods c-sens --seeds 0 --no-bench
 converge "$T11"
