@@ -84,8 +84,8 @@ T11=benchmarks/zoo/yolo11s-garbage320-200ep
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 20 --methods f-sens@2 --seeds 2 --no-bench
 T9=benchmarks/zoo/yolov9s-garbage320-200ep
 "$PY" benchmarks/zoo.py --model yolov9s --epochs 200 --name "${T9##*/}" --bf16 auto
-"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
-    --seeds 0
+# (seed 0 of the chain, `--seeds 0`, done 2026-12-03 22:56 UTC: the step below re-uses it; a finished recipe run
+# re-measures only its report)
 # (added 2026-12-03, session 22) issue 22's YOLOv9t 50% row distilled from YOLOv9s: the sensitivity-allocated cut of
 # row f-sens (-3.73 plain) with the seed chain's teacher, 20 epochs, seed 0 (~40 min). The cut's .pt is git-ignored,
 # so a fresh checkout prunes again (sensitivity re-measured) and rewrites the committed pruned-*.txt: if `git diff`
