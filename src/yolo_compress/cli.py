@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="recipe YAML, or a built-in name: edge-cpu, edge-cpu-budget, int8-only, prune-only, yolov9-seed")
     p.add_argument("--out", help="run folder (default runs/<name>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: finished stages whose inputs and "
-                   "config are unchanged are kept, the others redone")
+                   "config are unchanged are kept, the others redone; the report is always re-measured on this machine (to only "
+                   "re-read a finished run: yolo-compress report RUN_DIR)")
     p.add_argument("--check", action="store_true", help="only validate the recipe (types, capabilities on this machine, "
                    "layer names, model / data / teacher files): exit 0, or non-zero with one line; no work")
     p.add_argument("--model", help="override the recipe's model")
