@@ -92,11 +92,10 @@ T9=benchmarks/zoo/yolov9s-garbage320-200ep
 # shows other channel counts there, this row was cut differently from f-sens and is not its distilled twin
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --level 0.5 \
     --epochs 20 --row "$SENS_BIG" --methods c-sens --seeds 0 --no-bench
-# (reordered 2026-12-03, session 24) the chain's seeds 1 and 2 before the teachers' convergence tests: seed 0 read
-# distilled 0.5092 vs the no-teacher baseline 0.5054 (Ultralytics val), a gap under a point, so the table needs the
-# spread over 3 seeds before it says anything about the teacher
-"$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" --epochs 20 \
-    --seeds 0 1 2
+# The seed chain's 3 seeds finished 2026-12-04 (session 25; BENCHMARKS.md section 11) and left the queue:
+#   "$PY" benchmarks/seed_chain.py --student benchmarks/zoo/yolov9t-garbage320-200ep.pt --teacher "$T9.pt" \
+#       --epochs 20 --seeds 0 1 2
+# (re-running it re-measures the finished recipe reports and re-benches every row: minutes, no new numbers)
 converge "$T11"
 converge "$T9"
 # 3a'. the YOLOv8s teacher failed test 2 (2026-12-03: 0.5313 -> 0.5398, +0.85): trained on, it is its 20-epoch fine-tune
