@@ -113,6 +113,15 @@ done
     --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 20 --round-to 4 --methods a \
     --seeds 0,1,2 --no-bench
+# 3c. (added 2026-12-04, session 26) the other references that failed convergence test 2 are trained on as YOLOv8s is
+#    (3a'): their 20-epoch fine-tune is the trained-on checkpoint, and its own test 2 (20 epochs more, FP32, ~40-50 min
+#    each) says whether that one is converged: the YOLO11s teacher (+0.96), issue 22's students YOLOv9t (+1.34) and
+#    YOLO26n (+0.63), and the YOLOv9s teacher if its test 2 (3a) failed
+converge "$T11-extra20/seed0"
+converge benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0
+converge benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0
+"$PY" -c "import json,sys; sys.exit(json.load(open('$T9/converged.json'))['extra']['passed'])" 2>/dev/null &&
+    converge "$T9-extra20/seed0"
 # 4. longer budgets, 60 epochs at 50%: the f-sens cut plain and distilled from the converged YOLOv8s; base-60 (the
 #    input + 60 epochs: 0.5187) is the row of 2026-12-01, linked, not retrained (its weights are not in git: a bench
 #    of it needs it trained again)
