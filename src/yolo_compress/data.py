@@ -478,3 +478,35 @@ def loss_batches(spec: DataSpec, imgsz: int, batches: int, batch_size: int = 8, 
             "bboxes": torch.from_numpy(np.concatenate(boxes).astype(np.float32)),
             "batch_idx": torch.from_numpy(np.concatenate(idx)),
         }
+
+
+# --------------------------------------------------------------------------- held-out train images
+HOLDOUT_SPLIT = "holdout"
+
+
+def holdout_data(path: str | os.PathLike, n: int, directory: Path, seed: int = 0) -> Path:
+    """A copy of the data YAML whose train split leaves out ``n`` train images, listed as split ``holdout``.
+
+    A recipe's training stages then never see those images, and a ``quantize`` stage with ``max_drop`` measures
+    its control mAP on them: images the fine-tuned model has not fit (train images read INT8's cost low after a
+    fine-tune, BENCHMARKS.md section 11). The draw is deterministic (``seed``), the list files hold absolute
+    paths, the val split is the original one; written atomically into ``directory`` (the run folder)."""
+    import yaml
+
+    from .io import atomic_write_text
+
+    spec = load_data(path, splits=("train", "val"))
+    files = spec.images("train")
+    if not 0 < n <= len(files) // 2:
+        raise DataError(f"holdout {n}: dataset '{spec.yaml_path}' has {len(files)} train images; hold out at most "
+                        f"half of them ({len(files) // 2}), e.g. 'holdout: {max(1, min(200, len(files) // 5))}'")
+    pick = set(np.random.default_rng(seed).permutation(len(files))[:n].tolist())
+    held = [f for i, f in enumerate(files) if i in pick]
+    kept = [f for i, f in enumerate(files) if i not in pick]
+    directory = Path(directory)
+    train_txt = atomic_write_text(directory / "train.txt", "".join(f"{f}\n" for f in kept))
+    held_txt = atomic_write_text(directory / f"{HOLDOUT_SPLIT}.txt", "".join(f"{f}\n" for f in held))
+    content = {"path": str(spec.root), "names": spec.names, "train": str(train_txt.resolve()),
+               "val": str(spec.sources["val"]), HOLDOUT_SPLIT: str(held_txt.resolve()),
+               "holdout_of": {"data": str(spec.yaml_path), "images": n, "seed": seed}}
+    return atomic_write_text(directory / "data.yaml", yaml.safe_dump(content, sort_keys=False))

@@ -41,7 +41,7 @@ def data_hash(data_yaml: str | os.PathLike) -> str:
         return h.hexdigest()
     root = Path(cfg["path"]) if cfg.get("path") else Path(".")
     root = (root if root.is_absolute() else p.parent / root).resolve()
-    for split in ("train", "val", "test"):
+    for split in ("train", "val", "test", "holdout"):  # holdout: a recipe's held-out train images
         src = cfg.get(split)
         if not isinstance(src, str):
             continue

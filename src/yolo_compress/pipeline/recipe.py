@@ -33,7 +33,8 @@ from ..config import BenchConfig, TargetsConfig, check_types
 from ..errors import ConfigError, YoloCompressError
 from .stages import RECIPE_CHECKS, STAGES, Context, list_stages
 
-TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name", "device_profile")
+TOP_KEYS = ("model", "data", "imgsz", "teacher", "runtimes", "targets", "bench", "stages", "name", "device_profile",
+            "holdout")
 TARGET_KEYS = tuple(f.name for f in fields(TargetsConfig))
 RUNTIMES = ("onnxruntime", "openvino", "litert")  # each .pt stage is exported (FP32) and benched on every one
 
@@ -72,15 +73,17 @@ class Recipe:
     bench: dict = field(default_factory=dict)
     name: str = "recipe"
     device_profile: str | None = None  # a device profile JSON for the 'auto' stages (None: profile here)
+    holdout: int = 0  # train images no training stage sees; a max_drop quantize stage's control images
 
     def as_dict(self) -> dict:
         return {"name": self.name, "model": self.model, "data": self.data, "imgsz": self.imgsz,
                 **({"device_profile": self.device_profile} if self.device_profile else {}),
+                **({"holdout": self.holdout} if self.holdout else {}),
                 "teacher": self.teacher, "runtimes": list(self.runtimes), "targets": dict(self.targets),
                 "bench": dict(self.bench), "stages": [{s.kind: dict(s.options)} for s in self.stages]}
 
     def context(self, threads: int | None = None, console=None) -> Context:
-        return Context(self.model, self.data, self.imgsz, self.teacher, threads, console)
+        return Context(self.model, self.data, self.imgsz, self.teacher, threads, console, holdout=self.holdout)
 
 
 class _Lines:
@@ -238,7 +241,11 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         BenchConfig(**{**bench, "data": data, "imgsz": imgsz})
     except ConfigError as e:
         fail(str(e), "bench")
-    ctx = Context(model, data, int(imgsz), teacher)
+    holdout = raw.get("holdout", 0)
+    if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 0:
+        fail(f"holdout is {holdout!r}; give a number of train images (e.g. 200) that the training stages leave "
+             f"out and a max_drop quantize stage measures on, or 0", "holdout")
+    ctx = Context(model, data, int(imgsz), teacher, holdout=holdout)
     stages_raw = raw.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:
         fail("'stages:' must be a non-empty list, e.g. '- prune: {target_flops: 0.5}'", "stages")
@@ -280,7 +287,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     if teacher not in (None, "input") and not Path(teacher).exists():
         fail(f"teacher '{teacher}' not found; give a trained .pt, or 'input' for self-distillation", "teacher")
     recipe = Recipe(p, model, data, int(imgsz), tuple(stages), teacher, tuple(runtimes), dict(targets), dict(bench),
-                    str(raw.get("name") or p.stem), device_profile)
+                    str(raw.get("name") or p.stem), device_profile, holdout)
     if check:  # the recipe checks (the first: model, data and teacher load), then every stage's check
         for fn in RECIPE_CHECKS:
             try:

@@ -388,7 +388,9 @@ def write_report(run: str | Path) -> tuple[Path, Path]:
     from ..bench.bench import cpu_label
 
     m = bj.get("machine", {})
-    foot = (f"imgsz {recipe['imgsz']}, data {recipe['data']}, {bj['config'].get('threads') or 'default'} threads, "
+    held = (f" ({recipe['holdout']} train images held out of training: the max_drop control set, "
+            f"holdout/holdout.txt)" if recipe.get("holdout") else "")
+    foot = (f"imgsz {recipe['imgsz']}, data {recipe['data']}{held}, {bj['config'].get('threads') or 'default'} threads, "
             f"{cpu_label(m)}, {bj['date']}. Latency ratios are from one bench run; mAP by the one evaluator.")
     targets = _targets(rows, recipe, run)
     det = json.loads((run / "detections.json").read_text()) if (run / "detections.json").exists() else None

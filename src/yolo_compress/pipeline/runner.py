@@ -110,6 +110,13 @@ def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, 
             _say(console, "recipe changed since this run started: finished stages whose inputs and config are "
                           "unchanged are kept, the others redone")
         atomic_write_text(saved, normalized)
+        if r.holdout:  # every stage reads a copy of the data whose train split leaves the held-out images out
+            from ..data import holdout_data
+
+            held = holdout_data(r.data, r.holdout, run / "holdout")
+            _say(console, f"holdout: {r.holdout} train images left out of every stage's training "
+                          f"({held.parent / 'holdout.txt'}); max_drop quantize stages measure on them")
+            r = load_recipe(recipe, overrides={**(overrides or {}), "data": str(held)}, check=False)
         ctx = r.context(threads, console)
         labels = {s.label for s in r.stages}
         for old in sorted(run.glob("[0-9][0-9]-*")):  # stages the recipe no longer has (renumbered, removed)

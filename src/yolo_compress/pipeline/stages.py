@@ -43,6 +43,7 @@ class Context:
     work: Path | None = None
     device_profile: str | None = None  # the profile the latency-budget decision read (hashed by 'auto' stages)
     decision: Any = None  # profile.Decision, set by the runner before any stage when a stage says 'auto'
+    holdout: int = 0  # the recipe's held-out train images (data.holdout_data): a max_drop quantize's control set
     _layers: set | None = field(default=None, repr=False)
 
     @property
@@ -384,6 +385,10 @@ class Quantize(StageDef):
         o = dict(opts)
         if "ignore" in o:
             o["ignore"] = tuple(o["ignore"])
+        if ctx.holdout and o.get("max_drop") is not None and "control_split" not in o:
+            from ..data import HOLDOUT_SPLIT
+
+            o["control_split"] = HOLDOUT_SPLIT  # the recipe's held-out train images (the runner writes the split)
         return QuantConfig(**o, imgsz=ctx.imgsz, data=ctx.data)
 
     def check(self, cfg, ctx):
@@ -401,7 +406,9 @@ class Quantize(StageDef):
                 raise keyed(e, "backend")
         _check_layers(cfg.ignore, ctx, "ignore")
         _check_nms_free(cfg, ctx)
-        if cfg.control_split != "train" and ctx.data:
+        from ..data import HOLDOUT_SPLIT
+
+        if cfg.control_split != "train" and ctx.data and not (ctx.holdout and cfg.control_split == HOLDOUT_SPLIT):
             from ..data import load_data
 
             try:
@@ -480,6 +487,15 @@ def inputs_load(recipe, ctx: Context) -> None:
         checked_split(spec, "val")  # every label file verified now: a split without boxes fails before any work
     except Exception as e:
         raise keyed(e, "data")
+    if recipe.holdout:
+        if not needs_train:
+            raise keyed(ConfigError(f"holdout {recipe.holdout}: no stage of this recipe reads train images (finetune, "
+                                    f"distill, quantize with calibration); drop 'holdout'"), "holdout")
+        n = len(spec.images("train"))
+        if recipe.holdout > n // 2:
+            raise keyed(ConfigError(f"holdout {recipe.holdout}: dataset '{spec.yaml_path}' has {n} train images; "
+                                    f"hold out at most half ({n // 2}), e.g. 'holdout: {max(1, min(200, n // 5))}'"),
+                        "holdout")
     if recipe.teacher not in (None, "input") and any(s.kind == "distill" for s in recipe.stages):
         from ..distill.distill import check_pair
 
