@@ -15,6 +15,9 @@ stages:
   - quantize: {backend: openvino}
 ```
 
+``holdout: 200`` leaves 200 train images out of every stage's training (``RUN/holdout/``, a fixed draw) and
+makes them the control set of ``max_drop`` quantize stages: images the fine-tuned model has not fit.
+
 A latency budget instead of a hand-found level: ``targets: {max_latency_ms: X}`` (on the device) or
 ``{max_latency_ratio: R}`` (of the input's ONNX Runtime FP32 there) with ``prune: {target_flops: auto}`` and/or
 ``quantize: {backend: auto}``; ``device_profile: device.json`` (from ``yolo-compress profile``, e.g. made on
