@@ -488,8 +488,9 @@ def holdout_data(path: str | os.PathLike, n: int, directory: Path, seed: int = 0
     """A copy of the data YAML whose train split leaves out ``n`` train images, listed as split ``holdout``.
 
     A recipe's training stages then never see those images, and a ``quantize`` stage with ``max_drop`` measures
-    its control mAP on them: images the fine-tuned model has not fit (train images read INT8's cost low after a
-    fine-tune, BENCHMARKS.md section 11). The draw is deterministic (``seed``), the list files hold absolute
+    its control mAP on them: images no stage of the recipe fit (train images read INT8's cost low after a
+    fine-tune). The input model may have trained on them, and then they can still read it low (a YOLO26n cut:
+    INT8 +0.2-0.3 on them, -0.5 to -0.8 on val; BENCHMARKS.md section 11). The draw is deterministic (``seed``), the list files hold absolute
     paths, the val split is the original one; written atomically into ``directory`` (the run folder)."""
     import yaml
 

@@ -16,7 +16,9 @@ stages:
 ```
 
 ``holdout: 200`` leaves 200 train images out of every stage's training (``RUN/holdout/``, a fixed draw) and
-makes them the control set of ``max_drop`` quantize stages: images the fine-tuned model has not fit.
+makes them the control set of ``max_drop`` quantize stages: images no stage fit. The input model may still have
+trained on them, and on a YOLO26n cut they read INT8's cost low all the same (BENCHMARKS.md section 11): a split
+the input never saw (``quantize: {control_split: NAME}``) is the dependable control set.
 
 A latency budget instead of a hand-found level: ``targets: {max_latency_ms: X}`` (on the device) or
 ``{max_latency_ratio: R}`` (of the input's ONNX Runtime FP32 there) with ``prune: {target_flops: auto}`` and/or
