@@ -5,7 +5,8 @@
 # Done and committed (tables in BENCHMARKS 10; not re-run here, because a fresh checkout has no row weights and
 # recovery_methods.py would train them again): the converged YOLOv8n and its two convergence tests; the 50%
 # screen (rows base,a,b,d,e,f-lamp,f-taylor,g, seed 0); f-taylor at 60 epochs (--round-to 2) and base-60; f-sens
-# at 50% (seeds 0-2) and 40% (seeds 0-1); soft-hold at 50% (seeds 0-2) and 40% (seed 0); row a at 40% (seed 0).
+# at 50% (seeds 0-2) and 40% (seeds 0-2); soft-hold at 50% (seeds 0-2) and 40% (seeds 0-2, the seeds 1-2 of step 3b
+# below return at once); row a at 40% (seed 0).
 # A row finished from now on keeps its weights as <row>/final.pt (benchmarks/_common.trained; 2-6 MB, optimizer
 # stripped, not git-ignored): committed with its results.csv, a later session benches it and this script skips it.
 set -euo pipefail
