@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 IMG_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -484,23 +484,29 @@ def loss_batches(spec: DataSpec, imgsz: int, batches: int, batch_size: int = 8, 
 HOLDOUT_SPLIT = "holdout"
 
 
+def check_holdout(n: int, n_train: int, yaml_path) -> None:
+    """``holdout: n`` must leave at least half of the ``n_train`` train images to train on."""
+    if not 0 < n <= n_train // 2:
+        raise ConfigError(f"holdout {n}: dataset '{yaml_path}' has {n_train} train images; hold out at most half "
+                          f"({n_train // 2}), e.g. 'holdout: {max(1, min(200, n_train // 5))}'")
+
+
 def holdout_data(path: str | os.PathLike, n: int, directory: Path, seed: int = 0) -> Path:
     """A copy of the data YAML whose train split leaves out ``n`` train images, listed as split ``holdout``.
 
     A recipe's training stages then never see those images, and a ``quantize`` stage with ``max_drop`` measures
     its control mAP on them: images no stage of the recipe fit (train images read INT8's cost low after a
     fine-tune). The input model may have trained on them, and then they can still read it low (a YOLO26n cut:
-    INT8 +0.2-0.3 on them, -0.5 to -0.8 on val; BENCHMARKS.md section 11). The draw is deterministic (``seed``), the list files hold absolute
-    paths, the val split is the original one; written atomically into ``directory`` (the run folder)."""
+    INT8 +0.2-0.3 on them, -0.5 to -0.8 on val; BENCHMARKS.md section 11). The draw is deterministic
+    (``seed``), the list files hold absolute paths, the val split is the original one; written atomically into
+    ``directory`` (the run folder)."""
     import yaml
 
     from .io import atomic_write_text
 
     spec = load_data(path, splits=("train", "val"))
     files = spec.images("train")
-    if not 0 < n <= len(files) // 2:
-        raise DataError(f"holdout {n}: dataset '{spec.yaml_path}' has {len(files)} train images; hold out at most "
-                        f"half of them ({len(files) // 2}), e.g. 'holdout: {max(1, min(200, len(files) // 5))}'")
+    check_holdout(n, len(files), spec.yaml_path)
     pick = set(np.random.default_rng(seed).permutation(len(files))[:n].tolist())
     held = [f for i, f in enumerate(files) if i in pick]
     kept = [f for i, f in enumerate(files) if i not in pick]

@@ -491,11 +491,12 @@ def inputs_load(recipe, ctx: Context) -> None:
         if not needs_train:
             raise keyed(ConfigError(f"holdout {recipe.holdout}: no stage of this recipe reads train images (finetune, "
                                     f"distill, quantize with calibration); drop 'holdout'"), "holdout")
-        n = len(spec.images("train"))
-        if recipe.holdout > n // 2:
-            raise keyed(ConfigError(f"holdout {recipe.holdout}: dataset '{spec.yaml_path}' has {n} train images; "
-                                    f"hold out at most half ({n // 2}), e.g. 'holdout: {max(1, min(200, n // 5))}'"),
-                        "holdout")
+        from ..data import check_holdout
+
+        try:
+            check_holdout(recipe.holdout, len(spec.images("train")), spec.yaml_path)
+        except ConfigError as e:
+            raise keyed(e, "holdout")
     if recipe.teacher not in (None, "input") and any(s.kind == "distill" for s in recipe.stages):
         from ..distill.distill import check_pair
 
