@@ -240,3 +240,48 @@ def test_nms_free_litert_int8_is_refused_before_any_work():
     with pytest.raises(ConfigError, match="--nms-free with --backend litert INT8"):
         QuantConfig(backend="litert", data="d.yaml", nms_free=True)
     QuantConfig(backend="litert", mode="fp16", nms_free=True)  # FP16 keeps the head's outputs float: allowed
+
+
+@pytest.fixture(scope="module")
+def tiny_yolo26(tmp_path_factory) -> Path:
+    from yolo_compress.models import load_model, save_model
+
+    return save_model(load_model("yolo26n.yaml", nc=3), tmp_path_factory.mktemp("y26") / "y26.pt")
+
+
+@pytest.mark.parametrize("model,backend,box_float,float_convs", [
+    ("yolo26", "openvino", None, 9),      # no DFL: auto keeps the box branch (3 levels x 3 convs) float on OpenVINO...
+    ("yolo26", "onnxruntime", None, 0),   # ...not on ONNX Runtime, where its INT8 loss is elsewhere
+    ("yolo26", "openvino", False, 0),     # off: everything INT8
+    ("yolov8", "onnxruntime", True, 1 + 9),  # on: a DFL head too (its fixed DFL conv is always float)
+])
+def test_box_float_keeps_the_box_branch_of_heads_without_dfl_float(model, backend, box_float, float_convs,
+                                                                   tiny_yolo26, default_model, qdata, tmp_path):
+    """YOLO26's head regresses box coordinates directly (reg_max 1): its OpenVINO INT8 loss sits in that branch
+    (BENCHMARKS.md section 11), so OpenVINO static INT8 keeps it float by default there and nowhere else."""
+    pt = tiny_yolo26 if model == "yolo26" else default_model
+    out = tmp_path / ("m_int8.onnx" if backend == "onnxruntime" else "m_int8_openvino_model")
+    res = quantize(pt, QuantConfig(backend=backend, data=str(qdata), imgsz=64 if model == "yolo26" else IMGSZ,
+                                   calib_images=4, box_float=box_float, reduce_range=False, verify=False), out,
+                   threads=2)
+    assert res.runtime_ops["float_convs"] == float_convs
+    assert res.box_float == (float_convs >= 9)
+    assert all(g.split(".")[2] in ("cv2",) for g in res.float_layers)  # only box groups, named as such
+    assert (len(res.float_layers) == 3) == res.box_float  # model.N.cv2.0 / .1 / .2
+    assert ("box-regression branch" in res.summary()) == res.box_float
+
+
+def test_qat_leaves_the_float_box_branch_unquantized(tiny_yolo26):
+    """QAT fake-quantizes what the static INT8 after it quantizes: with box_float, not the box branch."""
+    from yolo_compress.models import load_model
+    from yolo_compress.quant import qat
+
+    n = {}
+    for box in (False, True):
+        m = qat.prepare(load_model(tiny_yolo26).model, box_float=box)
+        wrapped = [k for k, v in m.named_modules() if isinstance(v, qat.FakeQuantConv)]
+        n[box] = len(wrapped)
+        head = len(m.model) - 1
+        assert any(k.startswith(f"model.{head}.cv2.") for k in wrapped) != box
+        assert any(k.startswith(f"model.{head}.cv3.") for k in wrapped)
+    assert n[False] - n[True] == 9  # 3 levels x 3 convs (the fused model keeps one head branch pair: 102 convs)

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reduce-range", choices=["auto", "on", "off"], default="auto",
                    help="onnxruntime: 7-bit weights (auto: on for CPUs without VNNI)")
     p.add_argument("--ignore", default="", help="comma-separated layer groups kept in float, e.g. model.22.cv3.0")
+    p.add_argument("--box-float", choices=["auto", "on", "off"], default="auto",
+                   help="static INT8: keep the head's box-regression branch in float (auto: on OpenVINO for heads "
+                        "without DFL, such as YOLO26, whose INT8 loss it holds there)")
     p.add_argument("--qat-epochs", type=int, default=1, help="qat: fake-quant fine-tuning epochs")
     p.add_argument("--qat-lr0", type=float, default=1e-5, help="qat: initial learning rate")
     p.add_argument("--nms-free", action="store_true", help=_NMS_FREE_HELP)
@@ -358,7 +361,8 @@ def _run(args, console) -> int:
                               reduce_range={"auto": None, "on": True, "off": False}[args.reduce_range],
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
                               qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify,
-                              nms_free=args.nms_free)
+                              nms_free=args.nms_free,
+                              box_float={"auto": None, "on": True, "off": False}[args.box_float])
         res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
         console.print(res.summary(), highlight=False)
         return 0

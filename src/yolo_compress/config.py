@@ -308,6 +308,11 @@ class QuantConfig(_Config):
     seed: int = 0
     verify: bool = True
     nms_free: bool = False  # YOLOv10 / YOLO26: quantize the NMS-free export (ExportConfig.nms_free)
+    # static INT8 on ONNX Runtime / OpenVINO: keep the Detect head's box-regression branch (cv2 / one2one_cv2) in
+    # float. None (auto): on OpenVINO for heads without DFL (reg_max 1: YOLO26), whose box branch outputs the
+    # coordinates themselves (measured: it holds YOLO26n's OpenVINO INT8 loss, not its ONNX Runtime one; BENCHMARKS.md
+    # section 11); True / False: always / never
+    box_float: bool | None = None
 
     def __post_init__(self):
         if self.backend not in QUANT_BACKENDS and self.backend != AUTO:
@@ -334,6 +339,10 @@ class QuantConfig(_Config):
                               "--backend onnxruntime / openvino")
         if self.control_split != "train" and self.max_drop is None:
             raise ConfigError(f"--control-split {self.control_split} is for --max-drop; pass --max-drop P too")
+        if self.box_float and (self.backend == "litert" or self.mode not in ("ptq", "qat")):
+            raise ConfigError(f"--box-float on applies to static INT8 on onnxruntime / openvino (--mode ptq or qat); "
+                              f"with --backend {self.backend} --mode {self.mode} it would change nothing "
+                              f"(LiteRT INT8 keeps the whole head float already): drop it")
         if self.calib_images < 1 or self.control_images < 1:
             raise ConfigError("--calib-images and --control-images must be at least 1")
 

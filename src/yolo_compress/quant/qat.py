@@ -44,15 +44,19 @@ class FakeQuantConv(nn.Module):
         return self.conv._conv_forward(self.act(x), self.quantized_weight(), self.conv.bias)
 
 
-def _skip(name: str, head_index: int) -> bool:
-    return name.startswith(f"model.{head_index}.dfl")
+def _skip(name: str, head_index: int, box_float: bool = False) -> bool:
+    branches = ("dfl", "cv2.", "one2one_cv2.") if box_float else ("dfl",)
+    return any(name.startswith(f"model.{head_index}.{b}") for b in branches)
 
 
-def prepare(model: nn.Module, weight_levels: int = 127) -> nn.Module:
-    """BN-fold ``model`` (an Ultralytics DetectionModel) and wrap its convolutions in place."""
+def prepare(model: nn.Module, weight_levels: int = 127, box_float: bool = False) -> nn.Module:
+    """BN-fold ``model`` (an Ultralytics DetectionModel) and wrap its convolutions in place; ``box_float``: not
+    the head's box-regression branch, which the static INT8 after training keeps float
+    (``QuantConfig.box_float``)."""
     model = model.float().fuse()
     head = len(model.model) - 1
-    targets = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and not _skip(n, head)]
+    targets = [(n, m) for n, m in model.named_modules()
+               if isinstance(m, nn.Conv2d) and not _skip(n, head, box_float)]
     for name, conv in targets:
         parent_name, _, attr = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

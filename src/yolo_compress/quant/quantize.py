@@ -44,6 +44,7 @@ class QuantResult:
     control_map: dict[str, float] = field(default_factory=dict)  # fp32 / int8 (all layers) / final, on control
     control_split: str = "train"  # where the control images came from (train: held out from calibration)
     float_layers: list[str] = field(default_factory=list)  # groups kept float by the accuracy pass or --ignore
+    box_float: bool = False  # the head's box-regression branch kept float (QuantConfig.box_float, resolved)
     sensitivity: dict[str, float] = field(default_factory=dict)  # group -> mAP points recovered if kept float
     runtime_ops: dict = field(default_factory=dict)
     parity: dict | None = None
@@ -61,6 +62,9 @@ class QuantResult:
             src = "held-out train images" if self.control_split == "train" else f"'{self.control_split}' images"
             lines.append(f"  control mAP50-95 ({self.control_images} {src}): " +
                          ", ".join(f"{k} {v:.4f}" for k, v in cm.items()))
+        if self.box_float:
+            lines.append("  box-regression branch of the head kept in float (its head has no DFL: INT8 error would "
+                         "land on the coordinates; --box-float off to quantize it)")
         if self.max_drop is not None:
             kept = ", ".join(self.float_layers) if self.float_layers else "none"
             lines.append(f"  kept in float for --max-drop {self.max_drop:g}: {kept}")
@@ -99,7 +103,11 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
 
     _check_backend(config)
     src = Path(model)
-    load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
+    net = load_model(src)  # a clear error for a missing / corrupt checkpoint before any work
+    # auto: OpenVINO only, where the measurement found it (ONNX Runtime's INT8 loss on YOLO26n is not in that branch:
+    # all INT8 -0.54, box float -0.43, mean of five checkpoints, one draw)
+    box_float = config.mode in ("ptq", "qat") and config.backend in ("onnxruntime", "openvino") and (
+        config.box_float if config.box_float is not None else config.backend == "openvino" and not has_dfl(net))
     splits = ("train", "val") if config.mode == "qat" else ("train",)
     if config.max_drop is not None and config.control_split not in splits:
         splits += (config.control_split,)
@@ -118,7 +126,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         fmt = FP32_FORMAT[config.backend]
         qat_info = None
         if config.mode == "qat":
-            pt, qat_info = _qat_train(pt, spec, config, dest, tmp)
+            pt, qat_info = _qat_train(pt, spec, config, dest, tmp, box_float)
         fp32 = _fp32_export(pt, fmt, config.imgsz, tmp, threads, config.nms_free)
         if config.mode == "dynamic" and config.backend == "litert":
             from . import litert
@@ -136,7 +144,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
                              need_control=config.max_drop is not None, control_split=config.control_split)
             res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
                               len(qd.control), list(qd.warnings), config.max_drop,
-                              control_split=config.control_split)
+                              control_split=config.control_split, box_float=box_float)
             if qat_info:
                 res.qat = qat_info
             runner = {"onnxruntime": _ort_ptq, "openvino": _ov_ptq, "litert": _lite_ptq}[config.backend]
@@ -145,7 +153,7 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         return _finish(produced, dest, pt, src, config, res, images, threads)
 
 
-def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple[Path, dict]:
+def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path, box_float: bool = False) -> tuple[Path, dict]:
     """Fake-quant fine-tuning through Ultralytics' trainer; returns a plain checkpoint of the trained float
     weights (BN folded). The run folder sits beside the output (``.<name>.qat``) so an interrupted run
     resumes when the same command is given again."""
@@ -168,7 +176,7 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path) -> tuple
         else:
             y = load_model(pt)
             reduce = (not cpu_has_vnni()) if cfg.reduce_range is None else cfg.reduce_range
-            y.model = qat.prepare(y.model, 63 if reduce else 127)
+            y.model = qat.prepare(y.model, 63 if reduce else 127, box_float)
             calib = split_train(spec, cfg.calib_images, 0, cfg.imgsz, cfg.seed).calib
             qat.calibrate(y.model, calib)
             finetune(y, spec.yaml_path, ft, run, trainer=KeepArchitectureTrainer)
@@ -305,7 +313,8 @@ def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, thre
     pre = onnxrt.preprocess_for_quant(fp32, tmp / "pre.onnx")
     groups, decode = onnxrt.node_groups(onnx.load(str(pre), load_external_data=False))
     groups = coarse_groups(groups)
-    fixed = decode + _ignored(groups, cfg.ignore)
+    keep = _kept_float(groups, cfg, res)
+    fixed = decode + _ignored(groups, keep)
     cache = tmp / f"calib-{cfg.calibration}.json"
     n = [0]
 
@@ -321,11 +330,34 @@ def _ort_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, thre
         return _control_map(lambda: OrtRunner(inspect_artifact(path), threads), qd, cfg.imgsz)
 
     full = build([])
-    res.float_layers = list(cfg.ignore)
+    res.float_layers = keep
     if cfg.max_drop is None:
         return full
-    return _greedy(score(fp32), full, score(full), _candidates(groups, cfg.ignore), build, score,
+    return _greedy(score(fp32), full, score(full), _candidates(groups, keep), build, score,
                    cfg.max_drop / 100, res, console)
+
+
+def has_dfl(net) -> bool:
+    """Whether the model's Detect head predicts box distributions (DFL, ``reg_max`` > 1: YOLOv8 / 11 / v9 / v10)
+    rather than the coordinates themselves (YOLO26: ``reg_max`` 1)."""
+    head = net.model.model[-1]
+    return getattr(head, "reg_max", 16) > 1
+
+
+def box_groups(groups) -> list[str]:
+    """The Detect head's box-regression groups: ``cv2`` (one-to-many) / ``one2one_cv2`` (NMS-free) branches."""
+    return [g for g in head_groups(groups) if g.split(".")[2] in ("cv2", "one2one_cv2")]
+
+
+def _kept_float(groups, cfg: QuantConfig, res: QuantResult) -> list[str]:
+    """The groups kept float before any search: ``--ignore``, plus the box branch when ``res.box_float``.
+    Measured on YOLO26n (no DFL), OpenVINO INT8 on garbage-320 val, five checkpoints x three calibration draws:
+    all INT8 loses 0.5-1.3 points, the box branch in float (9 of 102 convs) holds every draw within 0.27, the
+    class branch in float recovers next to nothing (BENCHMARKS.md section 11)."""
+    keep = list(cfg.ignore)
+    box = box_groups(groups) if res.box_float else []
+    res.box_float = bool(box)
+    return keep + _candidates(box, keep)  # the box groups an --ignore entry does not cover already
 
 
 def _candidates(groups, ignore: Sequence[str]) -> list[str]:
@@ -427,8 +459,9 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
     model = ovq.read(xml)
     groups, decode = ovq.node_groups(model)
     groups = coarse_groups(groups)
-    fixed = decode + _ignored(groups, cfg.ignore)
-    res.float_layers = list(cfg.ignore)
+    keep = _kept_float(groups, cfg, res)
+    fixed = decode + _ignored(groups, keep)
+    res.float_layers = keep
     out = tmp / "int8_openvino_model"
     name = Path(res.artifact).name.removesuffix("_openvino_model").removesuffix("_int8") + ".xml"
 
@@ -453,7 +486,7 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
         return save(ovq.static_int8(ovq.read(xml), qd.calib, cfg.calibration, cfg.preset, nodes),
                     tmp / "int8-head_openvino_model")
 
-    hit = _first_tries(base, full, score(full), _candidates(groups, cfg.ignore), build_head, score,
+    hit = _first_tries(base, full, score(full), _candidates(groups, keep), build_head, score,
                        cfg.max_drop / 100, res)
     if hit is not None:
         return hit
