@@ -63,8 +63,8 @@ class QuantResult:
             lines.append(f"  control mAP50-95 ({self.control_images} {src}): " +
                          ", ".join(f"{k} {v:.4f}" for k, v in cm.items()))
         if self.box_float:
-            lines.append("  box-regression branch of the head kept in float (its head has no DFL: INT8 error would "
-                         "land on the coordinates; --box-float off to quantize it)")
+            lines.append("  box-regression branch of the head kept in float (--box-float; the OpenVINO default for heads "
+                         "without DFL, where INT8 error lands on the coordinates; --box-float off quantizes it)")
         if self.max_drop is not None:
             kept = ", ".join(self.float_layers) if self.float_layers else "none"
             lines.append(f"  kept in float for --max-drop {self.max_drop:g}: {kept}")
