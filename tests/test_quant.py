@@ -240,6 +240,9 @@ def test_nms_free_litert_int8_is_refused_before_any_work():
     with pytest.raises(ConfigError, match="--nms-free with --backend litert INT8"):
         QuantConfig(backend="litert", data="d.yaml", nms_free=True)
     QuantConfig(backend="litert", mode="fp16", nms_free=True)  # FP16 keeps the head's outputs float: allowed
+    # QAT fuses the model for training (Ultralytics' Detect.fuse drops the one-to-one branch): refused before training
+    with pytest.raises(ConfigError, match="--nms-free with --mode qat"):
+        QuantConfig(backend="openvino", mode="qat", data="d.yaml", nms_free=True)
 
 
 @pytest.fixture(scope="module")

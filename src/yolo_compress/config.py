@@ -337,6 +337,10 @@ class QuantConfig(_Config):
             raise ConfigError("--nms-free with --backend litert INT8: static INT8 collapses the NMS-free head's class "
                               "index output (Ultralytics refuses it too); quantize without --nms-free, or use "
                               "--backend onnxruntime / openvino")
+        if self.nms_free and self.mode == "qat":
+            raise ConfigError("--nms-free with --mode qat: QAT folds the model for training, which drops YOLO26's / "
+                              "YOLOv10's one-to-one head, so the NMS-free export would fail after the training; "
+                              "quantize the NMS-free head with --mode ptq, or QAT without --nms-free")
         if self.control_split != "train" and self.max_drop is None:
             raise ConfigError(f"--control-split {self.control_split} is for --max-drop; pass --max-drop P too")
         if self.box_float and (self.backend == "litert" or self.mode not in ("ptq", "qat")):
