@@ -19,6 +19,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+_TRISTATE = {"auto": None, "on": True, "off": False}  # --reduce-range / --box-float -> QuantConfig (None: auto)
 _NMS_FREE_HELP = ("YOLOv10 / YOLO26: export the end-to-end (one-to-one) head, NMS-free; default: the one-to-many "
                   "head for external NMS, as Ultralytics exports it")
 
@@ -358,11 +359,11 @@ def _run(args, console) -> int:
                               calibration=args.calibration, calib_images=args.calib_images, max_drop=args.max_drop,
                               control_images=args.control_images, control_split=args.control_split,
                               preset=args.preset,
-                              reduce_range={"auto": None, "on": True, "off": False}[args.reduce_range],
+                              reduce_range=_TRISTATE[args.reduce_range],
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
                               qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify,
                               nms_free=args.nms_free,
-                              box_float={"auto": None, "on": True, "off": False}[args.box_float])
+                              box_float=_TRISTATE[args.box_float])
         res = api.quantize(args.model, cfg, args.out, threads=args.threads, console=console)
         console.print(res.summary(), highlight=False)
         return 0

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+# the Detect head's box-regression branches: one-to-many (cv2) and one-to-one (one2one_cv2, YOLOv10 / YOLO26)
+BOX_BRANCHES = ("cv2", "one2one_cv2")
+
 
 def split_groups(names: Sequence[str], module: re.Pattern, branch: re.Pattern,
                  branch_key: Callable[[re.Match], str]) -> tuple[dict[str, list[str]], list[str]]:

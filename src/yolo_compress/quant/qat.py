@@ -45,7 +45,9 @@ class FakeQuantConv(nn.Module):
 
 
 def _skip(name: str, head_index: int, box_float: bool = False) -> bool:
-    branches = ("dfl", "cv2.", "one2one_cv2.") if box_float else ("dfl",)
+    from .groups import BOX_BRANCHES
+
+    branches = ("dfl", *(f"{b}." for b in BOX_BRANCHES)) if box_float else ("dfl",)
     return any(name.startswith(f"model.{head_index}.{b}") for b in branches)
 
 
