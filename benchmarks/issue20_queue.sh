@@ -118,7 +118,8 @@ done
 #    (3a'): their 20-epoch fine-tune is the trained-on checkpoint, and its own test 2 (20 epochs more, FP32, ~40-50 min
 #    each) says whether that one is converged: the YOLO11s teacher (+0.96), issue 22's students YOLOv9t (+1.34) and
 #    YOLO26n (+0.63), and the YOLOv9s teacher if its test 2 (3a) failed
-#    (2026-12-04, session 28: YOLO11s passed, +0.41; YOLOv9t passed, -1.01; both calls now return at once)
+#    (2026-12-04, session 28: YOLO11s passed, +0.41; YOLOv9t passed, -1.01; session 29: YOLO26n passed, -0.51; these
+#    calls now return at once)
 converge "$T11-extra20/seed0"
 converge benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0
 converge benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0
