@@ -131,5 +131,9 @@ converge benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0
 S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
 mkdir -p "$S60"
 [ -e "$S60/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60/base-s0"
+# (2026-12-04, session 29) f-sens seed 0 finished: 0.5105, +0.02 vs the input (-0.82 vs base-60): the first row at
+# the 50% bar, so its seeds 1-2 (~42 min each on the AMX Xeon VM, fp32) come before the distilled row
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
-    --methods f-sens,c-sens --seeds 0 --no-bench
+    --methods f-sens --seeds 0,1,2 --no-bench
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
+    --methods c-sens --seeds 0 --no-bench
