@@ -132,8 +132,14 @@ S60=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.50-60ep
 mkdir -p "$S60"
 [ -e "$S60/base-s0" ] || ln -s ../recovery-yolov8n-garbage320-200ep-0.50-60ep-rt2/base-s0 "$S60/base-s0"
 # (2026-12-04, session 29) f-sens seed 0 finished: 0.5105, +0.02 vs the input (-0.82 vs base-60): the first row at
-# the 50% bar, so its seeds 1-2 (~42 min each on the AMX Xeon VM, fp32) come before the distilled row
+# the 50% bar, and 60 epochs gained 2.1 points over 20 on that cut. So, before the distilled row: its seeds 1-2 (~42
+# min each on the AMX Xeon VM, fp32), interleaved with the same 60-epoch budget on the two other bars' cuts (YOLOv8n
+# f-sens at 40%, benched later with --int8 openvino; YOLO11n f-sens at 40%), one seed each first
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
+    --methods f-sens --seeds 0,1 --no-bench
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 60 --methods f-sens --seeds 0 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods f-sens --seeds 0,1,2 --no-bench
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens --seeds 0 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench
