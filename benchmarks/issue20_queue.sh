@@ -141,5 +141,15 @@ mkdir -p "$S60"
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods f-sens --seeds 0,1,2 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens --seeds 0 --no-bench
+# issue 22's students with the same 60-epoch budget, cut from their converged references (the trained-on checkpoints
+# that passed test 2; the 20-epoch rows were cut from the 200-epoch weights), f-sens, seed 0 (~60-80 min each)
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 60 --methods f-sens --seeds 0 --no-bench --out benchmarks/results/recovery-yolov9t-converged-0.50-60ep
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 60 --round-to 4 --methods f-sens --seeds 0 --no-bench \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-60ep-rt4
+# the fair baseline's spread: the input + 60 epochs, seeds 1-2 (~45-50 min each; the f-sens gap to it, -0.82 at seed
+# 0, is under a point)
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --methods base@1+2 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench
