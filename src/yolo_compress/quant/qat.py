@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .groups import BOX_BRANCHES
+
 
 class FakeQuantConv(nn.Module):
     """A ``Conv2d`` whose input and weights are fake-quantized; ``conv`` stays a plain ``Conv2d``."""
@@ -45,8 +47,6 @@ class FakeQuantConv(nn.Module):
 
 
 def _skip(name: str, head_index: int, box_float: bool = False) -> bool:
-    from .groups import BOX_BRANCHES
-
     branches = ("dfl", *(f"{b}." for b in BOX_BRANCHES)) if box_float else ("dfl",)
     return any(name.startswith(f"model.{head_index}.{b}") for b in branches)
 

@@ -21,6 +21,7 @@ from ..config import ExportConfig, ParityConfig, QuantConfig
 from ..errors import InputError, UnsupportedError
 from ..runtime.artifact import Artifact
 from ..runtime.runtimes import EXPORT_FORMAT as FP32_FORMAT  # the one runtime -> FP32 format map
+from .groups import BOX_BRANCHES  # stdlib-only module: no import cost
 
 LOG = logging.getLogger("yolo_compress")
 SUFFIX = {("onnxruntime", "qat"): "_qat_int8.onnx", ("openvino", "qat"): "_qat_int8_openvino_model",
@@ -346,8 +347,6 @@ def has_dfl(net) -> bool:
 
 def box_groups(groups) -> list[str]:
     """The Detect head's box-regression groups: ``cv2`` (one-to-many) / ``one2one_cv2`` (NMS-free) branches."""
-    from .groups import BOX_BRANCHES
-
     return [g for g in head_groups(groups) if g.split(".")[2] in BOX_BRANCHES]
 
 
