@@ -155,3 +155,7 @@ mkdir -p "$S60"
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --methods base@1+2 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench
+# (session 30, 2026-12-04) edge-cpu fine-tunes 60 epochs since today: the recipe's own end-to-end run, beside the
+# input + the same 60 epochs (base-60's seed 1 above: seed 0's weights are not in git), benched last (nothing else runs)
+"$PY" benchmarks/edge_cpu.py --model "$RUN.pt" --out benchmarks/results/edge-cpu-converged-60ep \
+    --run-dir runs/edge-cpu-converged-60ep --baseline "$S60/base-s1/final.pt" --rounds 3
