@@ -39,6 +39,30 @@ def test_every_stage_has_a_runner_and_builtins_validate(data, tiny_pt):
     assert r.teacher == ("input" if any(s.kind == "distill" for s in r.stages) else None)
 
 
+def test_epochs_override_sets_every_training_stage_and_refuses_what_it_cannot_apply(tmp_path, data, tiny_pt):
+    base = {"data": data, "model": tiny_pt, "imgsz": 64}
+    edge = load_recipe("edge-cpu", overrides=base, check=False)
+    r = load_recipe("edge-cpu", overrides={**base, "epochs": 3}, check=False)
+    trained = [(a, b) for a, b in zip(edge.stages, r.stages) if "epochs" in a.spec.keys()]
+    ep = lambda st: getattr(st.config, "train", st.config).epochs  # noqa: E731 (distill: its .train)
+    assert trained and all(b.options["epochs"] == ep(b) == 3 != a.options["epochs"] for a, b in trained)
+    assert [s.options for s in r.stages if "epochs" not in s.spec.keys()] == \
+        [s.options for s in edge.stages if "epochs" not in s.spec.keys()]  # the other stages untouched
+    body = "teacher: input\nstages:\n  - finetune: {epochs: 9, lr0: 0.001}\n  - distill: {epochs: 9}\n"
+    both = load_recipe(_recipe(tmp_path, body), overrides={**base, "epochs": 2}, check=False)
+    assert [(s.options["epochs"], ep(s)) for s in both.stages] == [(2, 2), (2, 2)]
+    assert both.stages[0].options["lr0"] == 0.001
+    with pytest.raises(ConfigError, match=r"--epochs 3: recipe .*int8-only.* has no training stage"):
+        load_recipe("int8-only", overrides={**base, "epochs": 3}, check=False)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match=r"--epochs .*whole number of training epochs >= 1"):
+            load_recipe("edge-cpu", overrides={**base, "epochs": bad}, check=False)
+    out = tmp_path / "run"  # through the CLI: one line, non-zero exit, nothing started
+    res = run_cli("run", "edge-cpu", "--epochs", "0", "--out", str(out))
+    assert res.returncode != 0 and res.stderr.count("\n") == 1 and "--epochs 0" in res.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("body,match", [
     ("stages:\n  - prune: {ratio: 0.3}\n  - quantise: {}\n", r"r.yaml:3: unknown stage 'quantise' \(did you mean 'quantize'\?\)"),
     ("stages:\n  - prune:\n      ratoi: 0.3\n", r"r.yaml:3: stage 1 'prune': unknown key 'ratoi' \(did you mean 'ratio'\?\)"),

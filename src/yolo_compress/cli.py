@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="override the recipe's data YAML")
     p.add_argument("--teacher", help="override the recipe's teacher ('input' or a .pt)")
     p.add_argument("--imgsz", type=int, help="override the recipe's imgsz")
+    p.add_argument("--epochs", type=int, help="override the epochs of every training stage (finetune, distill), e.g. "
+                   "'--epochs 20' for a third of edge-cpu's 60 (it measured 2-3 points lower, BENCHMARKS.md section 10)")
     p.add_argument("--threads", type=int)
 
     p = sub.add_parser("report", help="rebuild report.md / report.html of a run folder from its measurements")
@@ -384,7 +386,7 @@ def _run(args, console) -> int:
         from .pipeline.recipe import check_recipe
 
         r = check_recipe(args.recipe, overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
-                                                 "imgsz": args.imgsz})
+                                                 "imgsz": args.imgsz, "epochs": args.epochs})
         console.print(f"recipe '{r.path}': ok ({len(r.stages)} stages: {', '.join(s.label for s in r.stages)})")
         return 0
     if args.command == "run":
@@ -392,7 +394,7 @@ def _run(args, console) -> int:
 
         run = run_recipe(args.recipe, args.out, resume=args.resume, console=console, threads=args.threads,
                          overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
-                                    "imgsz": args.imgsz})
+                                    "imgsz": args.imgsz, "epochs": args.epochs})
         console.print(f"report: {run / 'report.md'} and {run / 'report.html'}")
         console.print((run / "report.md").read_text(), highlight=False, markup=False)
         return 0

@@ -168,7 +168,12 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
     if not isinstance(raw, dict):
         fail("a recipe is a mapping with at least 'stages:'")
     from_file = set(raw)
-    for k, v in (overrides or {}).items():  # command-line values (absolute paths) win over the file's
+    overrides = dict(overrides or {})
+    epochs = overrides.pop("epochs", None)  # `run --epochs N`: every training stage's epochs, not a top-level key
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+        raise ConfigError(f"--epochs {epochs!r}: give a whole number of training epochs >= 1 for the recipe's "
+                          f"training stages")
+    for k, v in overrides.items():  # command-line values (absolute paths) win over the file's
         if v is not None:
             raw[k] = str(Path(v).expanduser().resolve()) if k in ("model", "data", "teacher") and v != "input" else v
             from_file.discard(k)
@@ -256,6 +261,7 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         fail("'stages:' must be a non-empty list, e.g. '- prune: {target_flops: 0.5}'", "stages")
     stages = []
     artifact_seen = None
+    trained = 0
     for i, item in enumerate(stages_raw):
         if isinstance(item, str):
             item = {item: {}}
@@ -263,6 +269,8 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
             fail("each stage is one 'name: {options}' entry", "stages", i)
         (kind, opts), = item.items()
         opts = opts or {}
+        if epochs is not None and kind in STAGES and isinstance(opts, dict) and "epochs" in STAGES[kind].keys():
+            opts, trained = {**opts, "epochs": epochs}, trained + 1
         if kind not in STAGES:
             fail(f"unknown stage '{kind}'{_near(kind, STAGES)}; stages: {', '.join(list_stages())}", "stages", i)
         if not isinstance(opts, dict):
@@ -289,6 +297,9 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         except (YoloCompressError, TypeError, ValueError) as e:
             fail(f"stage {i + 1} '{kind}': {e}", "stages", i, kind)
         stages.append(Stage(i + 1, kind, dict(opts), where.at("stages", i), cfg))
+    if epochs is not None and not trained:
+        raise ConfigError(f"--epochs {epochs}: recipe '{p}' has no training stage to apply it to (stages: "
+                          f"{', '.join(s.kind for s in stages)}); drop --epochs")
     if teacher not in (None, "input") and not Path(teacher).exists():
         fail(f"teacher '{teacher}' not found; give a trained .pt, or 'input' for self-distillation", "teacher")
     recipe = Recipe(p, model, data, int(imgsz), tuple(stages), teacher, tuple(runtimes), dict(targets), dict(bench),

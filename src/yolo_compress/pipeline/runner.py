@@ -87,7 +87,7 @@ def _set_aside(run: Path, folder: Path, console, why: str) -> None:
 def run_recipe(recipe: str | os.PathLike, out: str | os.PathLike | None = None, resume: bool = False,
                console=None, threads: int | None = None, overrides: dict | None = None) -> Path:
     """Run (or resume) ``recipe`` into ``out``; returns the run folder with the report. ``overrides``
-    (``model``, ``data``, ``teacher``, ``imgsz``) replace the recipe's values. Every check runs before any
+    (``model``, ``data``, ``teacher``, ``imgsz``; ``epochs``: of every training stage) replace the recipe's values. Every check runs before any
     work (:func:`~yolo_compress.pipeline.recipe.load_recipe`)."""
     from ..io import new_run_dir
 
