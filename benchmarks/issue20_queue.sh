@@ -143,6 +143,9 @@ mkdir -p "$S60"
 # (session 29: the 40% row's seed 0 read 0.5028 OV INT8, -0.74 vs the input: its seeds 1-2 follow the 50% seed 2)
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 60 --methods f-sens --seeds 0,1,2 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens --seeds 0 --no-bench
+# (session 30: YOLO11n f-sens at 60 epochs read -1.63 vs the input, under the -2.0 bar) its input + 60 epochs, the
+# row that says how much of that is the epochs (YOLOv8n gained 0.84 from them)
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods base --seeds 0 --no-bench
 # issue 22's students with the same 60-epoch budget, cut from their converged references (the trained-on checkpoints
 # that passed test 2; the 20-epoch rows were cut from the 200-epoch weights), f-sens, seed 0 (~60-80 min each)
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
