@@ -303,6 +303,11 @@ def _images(data: str | None):
     return [s.image for s in load_data(data).samples("val", 16)]
 
 
+def _run_overrides(args) -> dict:
+    """``run``'s command-line values that replace the recipe's (one list for ``--check`` and the run)."""
+    return {k: getattr(args, k) for k in ("model", "data", "teacher", "imgsz", "epochs")}
+
+
 def _run(args, console) -> int:
     if args.command == "profile":  # before the api import: --time-only must not load PyTorch
         return _profile(args, console)
@@ -385,16 +390,14 @@ def _run(args, console) -> int:
     if args.command == "run" and args.check:
         from .pipeline.recipe import check_recipe
 
-        r = check_recipe(args.recipe, overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
-                                                 "imgsz": args.imgsz, "epochs": args.epochs})
+        r = check_recipe(args.recipe, overrides=_run_overrides(args))
         console.print(f"recipe '{r.path}': ok ({len(r.stages)} stages: {', '.join(s.label for s in r.stages)})")
         return 0
     if args.command == "run":
         from .pipeline.runner import run_recipe
 
         run = run_recipe(args.recipe, args.out, resume=args.resume, console=console, threads=args.threads,
-                         overrides={"model": args.model, "data": args.data, "teacher": args.teacher,
-                                    "imgsz": args.imgsz, "epochs": args.epochs})
+                         overrides=_run_overrides(args))
         console.print(f"report: {run / 'report.md'} and {run / 'report.html'}")
         console.print((run / "report.md").read_text(), highlight=False, markup=False)
         return 0
