@@ -52,6 +52,10 @@ def test_epochs_override_sets_every_training_stage_and_refuses_what_it_cannot_ap
     both = load_recipe(_recipe(tmp_path, body), overrides={**base, "epochs": 2}, check=False)
     assert [(s.options["epochs"], ep(s)) for s in both.stages] == [(2, 2), (2, 2)]
     assert both.stages[0].options["lr0"] == 0.001
+    long = "stages:\n  - finetune: {epochs: 60, warmup_epochs: 5, bn_freeze_epochs: 4}\n"  # fine at 60, not at 2
+    assert load_recipe(_recipe(tmp_path, long), overrides=base, check=False).stages[0].config.warmup_epochs == 5
+    with pytest.raises(ConfigError, match=r"warmup_epochs 5 is longer than the run's epochs 2"):
+        load_recipe(_recipe(tmp_path, long), overrides={**base, "epochs": 2}, check=False)
     with pytest.raises(ConfigError, match=r"--epochs 3: recipe .*int8-only.* has no training stage"):
         load_recipe("int8-only", overrides={**base, "epochs": 3}, check=False)
     for bad in (0, -1, 2.5, True):
@@ -71,6 +75,12 @@ def test_epochs_override_sets_every_training_stage_and_refuses_what_it_cannot_ap
     ("stages:\n  - prune: {ratio: 1.5}\n", r"r.yaml:2: stage 1 'prune': --ratio 1.5 is outside"),
     ("imgsz: 320\nstage:\n  - prune: {}\n", r"r.yaml:2: unknown key 'stage' \(did you mean 'stages'\?\)"),
     ("teacher: nowhere.pt\nstages:\n  - distill: {epochs: 1}\n", r"r.yaml:1: teacher '.*nowhere.pt' not found"),
+    ("stages:\n  - finetune: {epochs: 2, warmup_epochs: 5}\n",
+     r"r.yaml:2: stage 1 'finetune': warmup_epochs 5 is longer than the run's epochs 2; lower warmup_epochs"),
+    ("stages:\n  - finetune: {epochs: 3, bn_freeze_epochs: 4}\n",
+     r"r.yaml:2: stage 1 'finetune': bn_freeze_epochs 4 is longer than the run's epochs 3; lower bn_freeze_epochs"),
+    ("teacher: input\nstages:\n  - distill: {epochs: 1, warmup_epochs: 2}\n",
+     r"r.yaml:3: stage 1 'distill': warmup_epochs 2 \(the KD weight's ramp-up\) is longer than the run's epochs 1"),
 ])
 def test_bad_recipes_fail_before_work_naming_line_and_key(tmp_path, body, match):
     with pytest.raises(ConfigError, match=match):

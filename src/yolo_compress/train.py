@@ -248,6 +248,14 @@ class FinetuneConfig(_Config):
         check_mode(self.sparsity_mode, self.sparsity)
         if self.bn_freeze_epochs < 0:
             raise ConfigError(f"--bn-freeze-epochs {self.bn_freeze_epochs} is negative; use 0 (off) or e.g. 1")
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs {self.warmup_epochs} is negative; use 0 (no warm-up) or e.g. 1")
+        # a warm-up or BN freeze longer than the run is a leftover of a longer schedule (e.g. `run --epochs 2` on a
+        # recipe written for 60): the run would never reach its learning rate / never update BN statistics
+        for name, n in (("warmup_epochs", self.warmup_epochs), ("bn_freeze_epochs", self.bn_freeze_epochs)):
+            if n > self.epochs:
+                raise ConfigError(f"{name} {n:g} is longer than the run's epochs {self.epochs}; "
+                                  f"lower {name} to at most {self.epochs} or raise epochs")
 
     def ultralytics_args(self) -> dict:
         return {k: v for k, v in self.as_dict().items()

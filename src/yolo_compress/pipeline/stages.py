@@ -287,7 +287,12 @@ class Distill(StageDef):
         if "stages" in kd:
             kd["stages"] = tuple(kd["stages"])
         train = _finetune_config()(**{k: v for k, v in opts.items() if k not in kd_keys}, imgsz=ctx.imgsz)
-        return DistillStageConfig(DistillConfig(**kd), train)
+        cfg = DistillStageConfig(DistillConfig(**kd), train)
+        if cfg.distill.warmup_epochs > train.epochs:  # here warmup_epochs is the KD weight's ramp-up
+            raise ConfigError(f"warmup_epochs {cfg.distill.warmup_epochs:g} (the KD weight's ramp-up) is longer than "
+                              f"the run's epochs {train.epochs}; lower warmup_epochs to at most {train.epochs} or "
+                              f"raise epochs")
+        return cfg
 
     def check(self, cfg, ctx):
         from ..distill.losses import check_losses
