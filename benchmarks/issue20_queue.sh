@@ -146,6 +146,9 @@ mkdir -p "$S60"
 # (session 30: YOLO11n f-sens at 60 epochs read -1.63 vs the input, under the -2.0 bar) its input + 60 epochs, the
 # row that says how much of that is the epochs (YOLOv8n gained 0.84 from them)
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods base --seeds 0 --no-bench
+# the fair baseline's spread: the input + 60 epochs, seeds 1-2 (~40-45 min each; the f-sens gaps to it, -0.79 at 50%
+# and -1.78 at 40% OV INT8, are under a point from their bars); moved before issue 22's rows on 2026-12-05
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --methods base@1+2 --no-bench
 # issue 22's students with the same 60-epoch budget, cut from their converged references (the trained-on checkpoints
 # that passed test 2; the 20-epoch rows were cut from the 200-epoch weights), f-sens, seed 0 (~60-80 min each)
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
@@ -153,9 +156,6 @@ mkdir -p "$S60"
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 60 --round-to 4 --methods f-sens --seeds 0 --no-bench \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-60ep-rt4
-# the fair baseline's spread: the input + 60 epochs, seeds 1-2 (~45-50 min each; the f-sens gap to it, -0.82 at seed
-# 0, is under a point)
-"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --methods base@1+2 --no-bench
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8.pt" --level 0.5 --epochs 60 --row "$SENS_BIG" \
     --methods c-sens --seeds 0 --no-bench
 # (session 30, 2026-12-04) edge-cpu fine-tunes 60 epochs since today: the recipe's own end-to-end run, beside the
