@@ -79,6 +79,13 @@ def test_epochs_override_sets_every_training_stage_and_refuses_what_it_cannot_ap
      r"r.yaml:2: stage 1 'finetune': warmup_epochs 5 is longer than the run's epochs 2; lower warmup_epochs"),
     ("stages:\n  - finetune: {epochs: 3, bn_freeze_epochs: 4}\n",
      r"r.yaml:2: stage 1 'finetune': bn_freeze_epochs 4 is longer than the run's epochs 3; lower bn_freeze_epochs"),
+    ("targets: [1]\nstages:\n  - prune: {}\n", r"r.yaml:1: 'targets' must be a mapping such as \{max_map_drop"),
+    ("targets: {max_map_dorp: 1}\nstages:\n  - prune: {}\n",
+     r"r.yaml:1: unknown target 'max_map_dorp' \(did you mean 'max_map_drop'\?\)"),
+    ("targets: {max_map_drop: -1}\nstages:\n  - prune: {}\n", r"r.yaml:1: target max_map_drop -1 is negative"),
+    ("bench: {thread: 2}\nstages:\n  - prune: {}\n", r"r.yaml:1: unknown bench key 'thread' \(did you mean 'threads'\?\)"),
+    ("bench: {runs: x}\nstages:\n  - prune: {}\n", r"r.yaml:1: bench 'runs' is 'x' \(str\); expected an integer"),
+    ("bench: {runs: 10}\nstages:\n  - prune: {}\n", r"r.yaml:1: --runs 10 is too few"),
     ("teacher: input\nstages:\n  - distill: {epochs: 1, warmup_epochs: 2}\n",
      r"r.yaml:3: stage 1 'distill': warmup_epochs 2 \(the KD weight's ramp-up\) is longer than the run's epochs 1"),
 ])

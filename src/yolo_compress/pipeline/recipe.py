@@ -226,31 +226,25 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
             check_export_request(FMT[r], False, False)
         except YoloCompressError as e:
             fail(f"runtime '{r}': {e}", "runtimes")
-    targets = raw.get("targets") or {}
-    if not isinstance(targets, dict):
-        fail(f"'targets' must be a mapping such as {{max_map_drop: 1.5}}", "targets")
-    for k in targets:
-        if k not in TARGET_KEYS:
-            fail(f"unknown target '{k}'{_near(k, TARGET_KEYS)}; valid: {', '.join(TARGET_KEYS)}", "targets", k)
-    if bad := check_types(TargetsConfig, targets):
-        fail(f"target {bad[1]}", "targets", bad[0])
-    try:
-        TargetsConfig(**targets)
-    except ConfigError as e:
-        fail(str(e), "targets")
-    bench = raw.get("bench") or {}
-    if not isinstance(bench, dict):
-        fail("'bench' must be a mapping such as {threads: 2, runs: 50}", "bench")
-    bench_keys = [f.name for f in fields(BenchConfig) if f.name not in ("data", "imgsz")]
-    for k in bench:
-        if k not in bench_keys:
-            fail(f"unknown bench key '{k}'{_near(k, bench_keys)}; valid: {', '.join(bench_keys)}", "bench", k)
-    if bad := check_types(BenchConfig, bench):
-        fail(f"bench {bad[1]}", "bench", bad[0])
-    try:
-        BenchConfig(**{**bench, "data": data, "imgsz": imgsz})
-    except ConfigError as e:
-        fail(str(e), "bench")
+    def section(key: str, what: str, example: str, cls, valid, **fixed) -> dict:
+        """A top-level mapping (targets, bench): its keys, their types, then the typed config's own checks."""
+        sec = raw.get(key) or {}
+        if not isinstance(sec, dict):
+            fail(f"'{key}' must be a mapping such as {example}", key)
+        for k in sec:
+            if k not in valid:
+                fail(f"unknown {what} '{k}'{_near(k, valid)}; valid: {', '.join(valid)}", key, k)
+        if bad := check_types(cls, sec):
+            fail(f"{what.split()[0]} {bad[1]}", key, bad[0])
+        try:
+            cls(**sec, **fixed)
+        except ConfigError as e:
+            fail(str(e), key)
+        return sec
+
+    targets = section("targets", "target", "{max_map_drop: 1.5}", TargetsConfig, TARGET_KEYS)
+    bench = section("bench", "bench key", "{threads: 2, runs: 50}", BenchConfig,
+                      [f.name for f in fields(BenchConfig) if f.name not in ("data", "imgsz")], data=data, imgsz=imgsz)
     holdout = raw.get("holdout", 0)
     if isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 0:
         fail(f"holdout is {holdout!r}; give a number of train images (e.g. 200) that the training stages leave "
