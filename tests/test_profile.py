@@ -111,6 +111,16 @@ def test_bad_budget_and_bad_profile_fail_in_one_line(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(InputError, match="not a yolo-compress device profile"):
         choose(tmp_path / "x.json", Budget(max_latency_ratio=0.5))
+    with pytest.raises(InputError, match=r"device profile '.*nowhere.json' not found; make one with 'yolo-compress"):
+        load_profile(tmp_path / "nowhere.json")
+    (tmp_path / "cut.json").write_text('{"kind": ')  # a profile cut short
+    with pytest.raises(InputError, match=r"'.*cut.json' is not valid JSON; profile again"):
+        load_profile(tmp_path / "cut.json")
+    with pytest.raises(InputError, match=r"has no manifest.json; build candidates with 'yolo-compress profile"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("[")
+    with pytest.raises(InputError, match=r"manifest.json' is not valid JSON; rebuild the candidates folder"):
+        read_manifest(tmp_path)
 
 
 # -------------------------------------------------------------------------------- building and timing

@@ -377,16 +377,21 @@ def _describe(path: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------------ timing (no torch)
+def _read_json(f: Path, missing: str, fix: str):
+    """The JSON in ``f``; ``missing`` (the whole message) when there is no such file, ``fix`` after "not valid JSON"."""
+    if not f.is_file():
+        raise InputError(missing)
+    try:
+        return json.loads(f.read_text())
+    except ValueError:
+        raise InputError(f"'{f}' is not valid JSON; {fix}") from None
+
+
 def read_manifest(folder: str | os.PathLike) -> dict:
     d = Path(folder)
     f = d / "manifest.json"
-    if not f.is_file():
-        raise InputError(f"'{d}' has no manifest.json; build candidates with 'yolo-compress profile MODEL --build-only "
-                         f"--workdir {d}' first")
-    try:
-        m = json.loads(f.read_text())
-    except ValueError:
-        raise InputError(f"'{f}' is not valid JSON; rebuild the candidates folder") from None
+    m = _read_json(f, f"'{d}' has no manifest.json; build candidates with 'yolo-compress profile MODEL --build-only "
+                      f"--workdir {d}' first", "rebuild the candidates folder")
     if not isinstance(m, dict) or m.get("kind") != MANIFEST_KIND or not m.get("candidates"):
         raise InputError(f"'{f}' is not a yolo-compress candidates manifest; rebuild the candidates folder")
     if m.get("version", 0) > VERSION:
@@ -645,13 +650,8 @@ def load_profile(profile: str | os.PathLike | dict) -> dict:
     else:
         src = str(profile)
         f = Path(profile)
-        if not f.is_file():
-            raise InputError(f"device profile '{f}' not found; make one with 'yolo-compress profile MODEL --imgsz N "
-                             f"--out {f.name}'")
-        try:
-            p = json.loads(f.read_text())
-        except ValueError:
-            raise InputError(f"device profile '{f}' is not valid JSON; profile again") from None
+        p = _read_json(f, f"device profile '{f}' not found; make one with 'yolo-compress profile MODEL --imgsz N "
+                          f"--out {f.name}'", "profile again")
     if not isinstance(p, dict) or p.get("kind") != PROFILE_KIND or not p.get("candidates") or "reference" not in p:
         raise InputError(f"'{src}' is not a yolo-compress device profile (no kind/candidates/reference); profile again")
     need = ("name", "level", "runtime", "precision", "gflops", "p50_ms", "slow_ms", "ratio", "ratio_slow")
