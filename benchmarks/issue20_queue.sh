@@ -162,3 +162,6 @@ mkdir -p "$S60"
 # input + the same 60 epochs (base-60's seed 1 above: seed 0's weights are not in git), benched last (nothing else runs)
 "$PY" benchmarks/edge_cpu.py --model "$RUN.pt" --out benchmarks/results/edge-cpu-converged-60ep \
     --run-dir runs/edge-cpu-converged-60ep --baseline "$S60/base-s1/final.pt" --rounds 3
+# (2026-12-05) YOLO11n's 60-epoch f-sens row reads -1.97 against its input + 60 epochs (bar -2.0) at one seed: seeds 1-2
+# of both rows give the spread the 0.03-point margin needs (~45-55 min each)
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens@1+2,base@1+2 --no-bench
