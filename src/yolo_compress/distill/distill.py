@@ -116,6 +116,9 @@ def distill(student, teacher, data, cfg: DistillConfig = DistillConfig(), train:
 
     check_losses(cfg.losses)
     train = train or FinetuneConfig()
+    if cfg.warmup_epochs > train.epochs:  # (a recipe's distill stage says the same with its key name)
+        raise ConfigError(f"--kd-warmup {cfg.warmup_epochs:g} is longer than the run's --epochs {train.epochs}; "
+                          f"give --kd-warmup {train.epochs} or less, or more epochs")
     spec = load_data(data, splits=("train", "val"))
     if not Path(teacher).exists():
         raise ConfigError(f"teacher '{teacher}' not found; pass the path of a trained .pt with --teacher")
