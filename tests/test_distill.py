@@ -134,7 +134,7 @@ def test_bad_pairs_one_line(data, tmp_path, default_model):
     with pytest.raises(ConfigError, match="did you mean cwd"):  # checked against the registry before any work
         distill(student, other, data, DistillConfig(losses=(("cdw", 1.0),)), train, tmp_path / "r5")
     assert not (tmp_path / "r5").exists()
-    with pytest.raises(ConfigError, match=r"--kd-warmup 2 is longer than the run's --epochs 1; give --kd-warmup 1"):
+    with pytest.raises(ConfigError, match=r"--kd-warmup 2 \(the KD weight's ramp-up\) is longer than the run's --epochs 1; give --kd-warmup 1"):
         distill(student, other, data, DistillConfig(warmup_epochs=2), train, tmp_path / "r6")
     assert not (tmp_path / "r6").exists()
     r = run_cli("distill", str(student), "--teacher", str(other), "--data", str(data), "--imgsz", "64",

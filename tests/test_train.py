@@ -116,6 +116,11 @@ def test_iterative_prune_and_distill(small_dataset, tmp_path):
     with pytest.raises(ConfigError, match=r"teacher '.*other.pt' predicts 3 classes"):
         prune_iterative(model, str(small_dataset), cfg, 2, ft, tmp_path / "bad", teacher=bad)
     assert not (tmp_path / "bad" / "step-1").exists()
+    from yolo_compress.config import DistillConfig  # a KD ramp-up longer than each step's epochs: refused before step 1
+    with pytest.raises(ConfigError, match=r"--kd-warmup 2 \(the KD weight's ramp-up\) is longer than the run's --epochs 1"):
+        prune_iterative(model, str(small_dataset), cfg, 2, ft, tmp_path / "ramp", teacher="input",
+                        distill_cfg=DistillConfig(warmup_epochs=2))
+    assert not (tmp_path / "ramp" / "step-1").exists()
 
 
 def test_iterative_schedule_stops_at_the_drop_bound(small_dataset, default_model, tmp_path):

@@ -108,6 +108,15 @@ def check_pair(student, teacher, data_names: dict[int, str], imgsz: int) -> None
                           f"output layout")
 
 
+def check_kd_warmup(cfg: DistillConfig, train: FinetuneConfig, warmup: str = "--kd-warmup",
+                    epochs: str = "--epochs") -> None:
+    """Refuse a KD ramp-up longer than the run (the KD weight would never reach full strength), naming the
+    options as the caller's user wrote them (CLI flags, or a recipe stage's keys)."""
+    if cfg.warmup_epochs > train.epochs:
+        raise ConfigError(f"{warmup} {cfg.warmup_epochs:g} (the KD weight's ramp-up) is longer than the run's "
+                          f"{epochs} {train.epochs}; give {warmup} {train.epochs} or less, or more {epochs}")
+
+
 def distill(student, teacher, data, cfg: DistillConfig = DistillConfig(), train: FinetuneConfig | None = None,
             out_dir: str | os.PathLike = "runs/distill", resume: bool = False) -> Path:
     """Distill ``teacher`` into ``student`` (a .pt or model YAML) on ``data``. Returns the final checkpoint
@@ -116,9 +125,7 @@ def distill(student, teacher, data, cfg: DistillConfig = DistillConfig(), train:
 
     check_losses(cfg.losses)
     train = train or FinetuneConfig()
-    if cfg.warmup_epochs > train.epochs:  # (a recipe's distill stage says the same with its key name)
-        raise ConfigError(f"--kd-warmup {cfg.warmup_epochs:g} is longer than the run's --epochs {train.epochs}; "
-                          f"give --kd-warmup {train.epochs} or less, or more epochs")
+    check_kd_warmup(cfg, train)
     spec = load_data(data, splits=("train", "val"))
     if not Path(teacher).exists():
         raise ConfigError(f"teacher '{teacher}' not found; pass the path of a trained .pt with --teacher")

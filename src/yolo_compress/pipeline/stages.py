@@ -287,11 +287,10 @@ class Distill(StageDef):
         if "stages" in kd:
             kd["stages"] = tuple(kd["stages"])
         train = _finetune_config()(**{k: v for k, v in opts.items() if k not in kd_keys}, imgsz=ctx.imgsz)
+        from ..distill.distill import check_kd_warmup
+
         cfg = DistillStageConfig(DistillConfig(**kd), train)
-        if cfg.distill.warmup_epochs > train.epochs:  # here warmup_epochs is the KD weight's ramp-up
-            raise ConfigError(f"warmup_epochs {cfg.distill.warmup_epochs:g} (the KD weight's ramp-up) is longer than "
-                              f"the run's epochs {train.epochs}; lower warmup_epochs to at most {train.epochs} or "
-                              f"raise epochs")
+        check_kd_warmup(cfg.distill, train, "warmup_epochs", "epochs")
         return cfg
 
     def check(self, cfg, ctx):

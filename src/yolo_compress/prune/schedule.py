@@ -76,7 +76,7 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
     if teacher is not None:
         from ..config import DistillConfig
         from ..data import load_data
-        from ..distill.distill import check_pair
+        from ..distill.distill import check_kd_warmup, check_pair
         from ..distill.losses import check_losses
 
         teacher = Path(model) if str(teacher) == "input" else Path(teacher)
@@ -84,6 +84,7 @@ def prune_iterative(model: str | Path, data: str, cfg: PruneConfig, steps: int, 
             raise ConfigError(f"--teacher '{teacher}' not found; give a trained .pt, or 'input' for the unpruned model")
         distill_cfg = distill_cfg or DistillConfig()
         check_losses(distill_cfg.losses)
+        check_kd_warmup(distill_cfg, finetune_cfg)
         check_pair(model, teacher, load_data(data, splits=("train", "val")).names, finetune_cfg.imgsz)
     if cfg.ratio is not None:
         per_step = replace(cfg, ratio=1 - (1 - cfg.ratio) ** (1 / steps))
