@@ -11,7 +11,7 @@ import pytest
 
 from browser import overlapping, render
 from yolo_compress.shipped import DEFAULT_MODEL
-from yolo_compress.pipeline.report import _rising, detection_sample, final_indices, write_report
+from yolo_compress.pipeline.report import _rising, _targets, detection_sample, final_indices, write_report
 
 RECIPE = """name: report-test
 model: {model}
@@ -107,3 +107,15 @@ def test_int8_advice_names_the_control_split_when_max_drop_was_already_set(tmp_p
             {"runtime": "onnxruntime", "kind": "artifact", "precision": "int8", "stage": "01-quantize", "d_map": -0.89}]
     line = _advice("map", rows[1], rows, [rows[1]], tmp_path, recipe)
     assert expect in line and "0.89" in line, line
+
+
+def test_a_latency_target_the_run_did_not_time_is_said_not_dropped():
+    rows = [{"stage": "input", "runtime": "onnxruntime", "d_map": 0.0, "lat_ratio": None, "size_x": 1.0},
+            {"stage": "01-quantize", "runtime": "onnxruntime", "d_map": -0.5, "lat_ratio": None, "size_x": 3.5}]
+    lines = _targets(rows, {"targets": {"max_map_drop": 1.5, "max_latency_ratio": 0.5}})
+    assert lines[0] == ("- PASS [onnxruntime] mAP50-95 drop 0.50 pt <= 1.5", None)
+    assert lines[1][0] == "- NOT MEASURED [onnxruntime] latency <= 0.5x: this run did not time it"
+    assert "bench: {runs: 50}" in lines[1][1] and len(lines) == 2
+    rows[1]["lat_ratio"] = 0.4  # timed: a plain PASS, no NOT MEASURED line
+    assert [x[0] for x in _targets(rows, {"targets": {"max_latency_ratio": 0.5}})] == \
+        ["- PASS [onnxruntime] latency 0.40x <= 0.5x"]

@@ -305,6 +305,10 @@ def _targets(rows: list[dict], recipe: dict, run: Path | None = None) -> list[tu
         for kind, text, ok in checks:
             tip = None if ok else _advice(kind, row, rows, final, Path(run or "."), recipe)
             lines.append((f"- {'PASS' if ok else 'FAIL'} [{row['runtime']}] {text}", tip))
+        # a target the run could not check is said, not dropped (a report of PASS lines only would read as all met)
+        if "max_latency_ratio" in t and row["lat_ratio"] is None:
+            lines.append((f"- NOT MEASURED [{row['runtime']}] latency <= {t['max_latency_ratio']}x: this run did "
+                          f"not time it", "set bench: {runs: 50} (or more) in the recipe to time every artifact"))
     return lines
 
 
