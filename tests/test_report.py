@@ -114,8 +114,43 @@ def test_a_latency_target_the_run_did_not_time_is_said_not_dropped():
             {"stage": "01-quantize", "runtime": "onnxruntime", "d_map": -0.5, "lat_ratio": None, "size_x": 3.5}]
     lines = _targets(rows, {"targets": {"max_map_drop": 1.5, "max_latency_ratio": 0.5}})
     assert lines[0] == ("- PASS [onnxruntime] mAP50-95 drop 0.50 pt <= 1.5", None)
-    assert lines[1][0] == "- NOT MEASURED [onnxruntime] latency <= 0.5x: this run did not time it"
+    assert lines[1][0] == "- NOT MEASURED [onnxruntime] latency <= 0.5x: this run did not measure it"
     assert "bench: {runs: 50}" in lines[1][1] and len(lines) == 2
     rows[1]["lat_ratio"] = 0.4  # timed: a plain PASS, no NOT MEASURED line
     assert [x[0] for x in _targets(rows, {"targets": {"max_latency_ratio": 0.5}})] == \
         ["- PASS [onnxruntime] latency 0.40x <= 0.5x"]
+
+
+@pytest.mark.parametrize("key,gone,line", [
+    ("max_map_drop", "d_map", "- NOT MEASURED [openvino] mAP50-95 drop <= 1.0 pt: this run did not measure it"),
+    ("min_size_reduction", "size_x", "- NOT MEASURED [openvino] >= 1.0x smaller: this run did not measure it")])
+def test_every_target_the_run_could_not_measure_is_said_not_dropped(key, gone, line):
+    """The same holds for each target, not only latency: a value the run lacks gives NOT MEASURED, in the place of
+    that target's line, and the other targets keep their PASS/FAIL."""
+    rows = [{"stage": "input", "kind": "input", "runtime": "openvino", "precision": "fp32", "gflops": 8.7,
+             "d_map": 0.0, "lat_ratio": 1.0, "size_x": 1.0},
+            {"stage": "01-quantize", "kind": "artifact", "runtime": "openvino", "precision": "int8", "gflops": 8.7,
+             "d_map": -0.5, "lat_ratio": 0.6, "size_x": 3.5}]
+    t = {"max_map_drop": 1.0, "max_latency_ratio": 0.5, "min_size_reduction": 1.0}
+    measured = [x[0] for x in _targets(rows, {"targets": t})]
+    assert measured == ["- PASS [openvino] mAP50-95 drop 0.50 pt <= 1.0", "- FAIL [openvino] latency 0.60x <= 0.5x",
+                        "- PASS [openvino] 3.5x smaller >= 1.0x"]
+    rows[1][gone] = None
+    lines = _targets(rows, {"targets": t})
+    i = list(t).index(key)
+    assert lines[i][0] == line and lines[i][1]  # with how to measure it
+    assert [x[0] for n, x in enumerate(lines) if n != i] == [x for n, x in enumerate(measured) if n != i]
+
+
+def test_the_ms_budget_check_says_what_it_could_not_time():
+    from yolo_compress.pipeline.device_report import _ms_checks
+
+    rows = [{"stage": "input", "kind": "input", "runtime": "onnxruntime", "p50": 10.0},
+            {"stage": "01-prune", "kind": "artifact", "runtime": "onnxruntime", "p50": 6.0},
+            {"stage": "01-prune", "kind": "artifact", "runtime": "openvino", "p50": None}]
+    got = _ms_checks({"targets": {"max_latency_ms": 7.0}}, False, rows, rows[1:])
+    assert got[0] == "- PASS [onnxruntime] latency 6.00 ms p50 <= 7 ms (this run's bench machine)"
+    assert got[1].startswith("- NOT MEASURED [openvino] latency <= 7 ms: this run did not time it") and len(got) == 2
+    got = _ms_checks({"targets": {"max_latency_ratio": 0.5}}, True, rows, rows[1:])
+    assert got[0].startswith("- FAIL [onnxruntime] latency 0.600x of the input's ONNX Runtime FP32 <= 0.5x")
+    assert got[1].startswith("- NOT MEASURED [openvino] latency <= 0.5x of the input's ONNX Runtime FP32")

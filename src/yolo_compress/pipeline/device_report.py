@@ -22,7 +22,10 @@ def _ms_checks(recipe: dict, decided: bool, rows: list[dict], final: list[dict])
     ref = next((x["p50"] for x in rows if x["kind"] == "input" and x["runtime"] == "onnxruntime"), None)
     out = []
     for row in final:
-        if row["p50"] is None:
+        if row["p50"] is None:  # not timed (bench runs: 0): said, not dropped; a budget run's profile only predicted it
+            budget = f"{limit:g} ms" if limit is not None else f"{ratio:g}x of the input's ONNX Runtime FP32"
+            out.append(f"- NOT MEASURED [{row['runtime']}] latency <= {budget}: this run did not time it (set bench: "
+                       f"{{runs: 50}} in the recipe to time every artifact)")
             continue
         if limit is not None:
             out.append(f"- {'PASS' if row['p50'] <= limit else 'FAIL'} [{row['runtime']}] latency {row['p50']:.2f} ms "
