@@ -93,3 +93,23 @@ def test_help_lists_commands():
     assert r.returncode == 0
     for c in ("export", "bench", "parity", "demo", "info"):
         assert c in r.stdout
+
+
+def test_the_help_page_s_examples_are_commands_the_parser_takes():
+    """``yolo-compress --help`` ends with a 'start here' list; each example must parse as written (placeholders
+    aside), so the page cannot drift from the options it advertises."""
+    import shlex
+
+    from yolo_compress.cli import EPILOG, build_parser
+
+    examples = [ln.split("  ")[1] if ln.startswith("  yolo-compress") else None for ln in EPILOG.splitlines()]
+    examples = [shlex.split(x.strip()) for x in examples if x]
+    assert len(examples) >= 4
+    parser = build_parser()
+    for ex in examples:
+        assert ex[0] == "yolo-compress"
+        argv = ex[1:]
+        if "--help" in argv:  # 'COMMAND --help'
+            continue
+        ns = parser.parse_args(argv)
+        assert ns.command == argv[0], ex

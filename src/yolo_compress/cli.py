@@ -55,8 +55,22 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+DESCRIPTION = """Make a trained Ultralytics YOLO detector small and fast for edge deployment: structured pruning,
+distillation, INT8 quantization, re-parameterisation and export, each measured the same way (mAP50-95, latency,
+size) and combined in one recipe."""
+EPILOG = """start here:
+  yolo-compress demo                                the main job on the built-in model and images (minutes)
+  yolo-compress info MODEL.pt --layers              params, GFLOPs, and which blocks can be pruned
+  yolo-compress run edge-cpu --model M.pt --data D.yaml --check
+                                                    validate a recipe on this machine before any work
+  yolo-compress run edge-cpu --model M.pt --data D.yaml --out runs/x
+                                                    prune + distill + INT8 + bench + report (resumable: --resume)
+  yolo-compress COMMAND --help                      the options of one command"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="yolo-compress", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="yolo-compress", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(parser)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
