@@ -113,7 +113,7 @@ def test_a_latency_target_the_run_did_not_time_is_said_not_dropped():
     rows = [{"stage": "input", "runtime": "onnxruntime", "d_map": 0.0, "lat_ratio": None, "size_x": 1.0},
             {"stage": "01-quantize", "runtime": "onnxruntime", "d_map": -0.5, "lat_ratio": None, "size_x": 3.5}]
     lines = _targets(rows, {"targets": {"max_map_drop": 1.5, "max_latency_ratio": 0.5}})
-    assert lines[0] == ("- PASS [onnxruntime] mAP50-95 drop 0.50 pt <= 1.5", None)
+    assert lines[0] == ("- PASS [onnxruntime] mAP50-95 drop 0.50 pt <= 1.5 pt", None)
     assert lines[1][0] == "- NOT MEASURED [onnxruntime] latency <= 0.5x: this run did not measure it"
     assert "bench: {runs: 50}" in lines[1][1] and len(lines) == 2
     rows[1]["lat_ratio"] = 0.4  # timed: a plain PASS, no NOT MEASURED line
@@ -133,7 +133,7 @@ def test_every_target_the_run_could_not_measure_is_said_not_dropped(key, gone, l
              "d_map": -0.5, "lat_ratio": 0.6, "size_x": 3.5}]
     t = {"max_map_drop": 1.0, "max_latency_ratio": 0.5, "min_size_reduction": 1.0}
     measured = [x[0] for x in _targets(rows, {"targets": t})]
-    assert measured == ["- PASS [openvino] mAP50-95 drop 0.50 pt <= 1.0", "- FAIL [openvino] latency 0.60x <= 0.5x",
+    assert measured == ["- PASS [openvino] mAP50-95 drop 0.50 pt <= 1.0 pt", "- FAIL [openvino] latency 0.60x <= 0.5x",
                         "- PASS [openvino] 3.5x smaller >= 1.0x"]
     rows[1][gone] = None
     lines = _targets(rows, {"targets": t})

@@ -287,7 +287,7 @@ def _advice(kind: str, row: dict, rows: list[dict], final: list[dict], run: Path
 # target key -> (advice kind, the row's value, line when measured, line when not, passes, how to measure it)
 _CHECKS = (
     ("max_map_drop", "map", lambda r: None if r.get("d_map") is None else -r["d_map"],
-     "mAP50-95 drop {v:.2f} pt <= {t}", "mAP50-95 drop <= {t} pt", lambda v, t: v <= t,
+     "mAP50-95 drop {v:.2f} pt <= {t} pt", "mAP50-95 drop <= {t} pt", lambda v, t: v <= t,
      "give the recipe data: with a val split (the bench evaluates every artifact on it); see bench.json"),
     ("max_latency_ratio", "latency", lambda r: r.get("lat_ratio"),
      "latency {v:.2f}x <= {t}x", "latency <= {t}x", lambda v, t: v <= t,
