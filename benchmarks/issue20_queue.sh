@@ -165,3 +165,10 @@ mkdir -p "$S60"
 # (2026-12-05) YOLO11n's 60-epoch f-sens row reads -1.97 against its input + 60 epochs (bar -2.0) at one seed: seeds 1-2
 # of both rows give the spread the 0.03-point margin needs (~45-55 min each)
 "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens@1+2,base@1+2 --no-bench
+# (2026-12-05, session 32) issue 22's converged references + the same 60 epochs: the row that says how much of a
+# 60-epoch pruned row's accuracy is the epochs' (YOLOv8n's input gained 0.85 from them, through the re-warmed cycle)
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 60 --methods base --seeds 0 --no-bench --out benchmarks/results/recovery-yolov9t-converged-0.50-60ep
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 60 --round-to 4 --methods base --seeds 0 --no-bench \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-60ep-rt4
