@@ -113,3 +113,14 @@ def test_the_help_page_s_examples_are_commands_the_parser_takes():
             continue
         ns = parser.parse_args(argv)
         assert ns.command == argv[0], ex
+
+
+def test_info_counts_gflops_at_the_checkpoint_s_training_imgsz(default_model):
+    """A model trained at 320 reports its GFLOPs at 320 unless --imgsz says otherwise (at 640 it read 4x its cost);
+    the number is the measured one at that size, not a fixed string."""
+    r = run_cli("info", str(default_model))
+    assert r.returncode == 0 and "GFLOPs at 320 (its training imgsz)" in r.stdout, r.stdout + r.stderr
+    r640 = run_cli("info", str(default_model), "--imgsz", "640")
+    assert r640.returncode == 0 and "GFLOPs at 640," in r640.stdout
+    g = [float(x.stdout.split(" GFLOPs")[0].rsplit(" ", 1)[1]) for x in (r, r640)]
+    assert 3.9 < g[1] / g[0] < 4.1, g  # GFLOPs scale with the pixel count

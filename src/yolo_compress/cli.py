@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="params and GFLOPs of a model")
     _add_common(p)
     p.add_argument("model")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help="image size of the GFLOPs count (default: the checkpoint's training "
+                   "imgsz, else 640)")
     p.add_argument("--layers", action="store_true", help="list layer names (for prune --ignore) and widths")
 
     p = sub.add_parser("demo", help="the main job on the built-in model and images: INT8 for ONNX Runtime and "
@@ -484,7 +485,9 @@ def _run(args, console) -> int:
 
         _check_imgsz(args.imgsz)
         model = api.load_model(args.model)
-        info = api.model_info(model, args.imgsz)
+        trained = (getattr(model.model, "args", None) or {}).get("imgsz") if str(args.model).endswith(".pt") else None
+        imgsz = args.imgsz or (trained if isinstance(trained, int) and trained > 0 else 640)
+        info = api.model_info(model, imgsz)
         if args.layers:
             import torch
 
@@ -495,7 +498,8 @@ def _run(args, console) -> int:
                     console.print(f"{name.removesuffix('.conv')}  {m.in_channels} -> {m.out_channels}  k{m.kernel_size[0]}"
                                   f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}"
                                   f"{'  [kept whole: ' + why + ']' if why else ''}", highlight=False, markup=False)
-        console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {info.imgsz}, "
+        at = f"{info.imgsz}{' (its training imgsz)' if args.imgsz is None and imgsz == trained else ''}"
+        console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {at}, "
                       f"{info.nc} classes {list(info.names.values())}{', NMS-free head (export it with --nms-free)' if info.end2end else ''}")
         return 0
     if args.command == "demo":
