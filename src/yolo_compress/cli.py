@@ -64,7 +64,7 @@ EPILOG = """start here:
   yolo-compress run edge-cpu --model M.pt --data D.yaml --check
                                                     validate a recipe on this machine before any work
   yolo-compress run edge-cpu --model M.pt --data D.yaml --out runs/x
-                                                    prune + distill + INT8 + bench + report (resumable: --resume)
+                                                    prune + fine-tune + INT8 + bench + report (resumable: --resume)
   yolo-compress COMMAND --help                      the options of one command"""
 
 
