@@ -124,3 +124,31 @@ def test_info_counts_gflops_at_the_checkpoint_s_training_imgsz(default_model):
     assert r640.returncode == 0 and "GFLOPs at 640," in r640.stdout
     g = [float(x.stdout.split(" GFLOPs")[0].rsplit(" ", 1)[1]) for x in (r, r640)]
     assert 3.9 < g[1] / g[0] < 4.1, g  # GFLOPs scale with the pixel count
+
+
+def test_commands_default_to_the_checkpoint_s_training_imgsz(default_model, tiny_pt, tmp_path):
+    """Without --imgsz, every command that takes a checkpoint uses its training imgsz (as Ultralytics' export and
+    train do): the built-in model was trained at 320, so its export is a 320 graph, not a 640 one at 4x the cost."""
+    import argparse
+
+    import onnx
+    from rich.console import Console
+
+    from yolo_compress.cli import _default_imgsz
+    from yolo_compress.io import checkpoint_state
+
+    out = tmp_path / "m.onnx"
+    r = run_cli("export", str(default_model), "--out", str(out))
+    assert r.returncode == 0 and "imgsz 320: the checkpoint's training size" in r.stdout, r.stdout + r.stderr
+    assert [d.dim_value for d in onnx.load(out).graph.input[0].type.tensor_type.shape.dim][2:] == [320, 320]
+    quiet = Console(file=open(tmp_path / "log", "w"))
+    for cmd, key in (("distill", "student"), ("finetune", "model"), ("prune", "model"), ("quantize", "model")):
+        ns = argparse.Namespace(command=cmd, imgsz=None, **{key: str(default_model)})
+        assert _default_imgsz(ns, quiet) and ns.imgsz == 320
+        ns = argparse.Namespace(command=cmd, imgsz=160, **{key: str(default_model)})  # given: kept
+        assert not _default_imgsz(ns, quiet) and ns.imgsz == 160
+    own = checkpoint_state(tiny_pt)["imgsz"]  # a checkpoint saved from a YAML: whatever its train_args hold, or 640
+    for src, want in ((str(tiny_pt), own or 640), ("yolov8n.yaml", 640), (str(tmp_path / "missing.pt"), 640)):
+        ns = argparse.Namespace(command="export", imgsz=None, model=src)
+        _default_imgsz(ns, quiet)
+        assert ns.imgsz == want, src

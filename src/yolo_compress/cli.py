@@ -19,6 +19,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+IMGSZ_HELP = "image size (default: the checkpoint's training imgsz, as Ultralytics uses it; else 640)"
 _TRISTATE = {"auto": None, "on": True, "off": False}  # --reduce-range / --box-float -> QuantConfig (None: auto)
 _NMS_FREE_HELP = ("YOLOv10 / YOLO26: export the end-to-end (one-to-one) head, NMS-free; default: the one-to-many "
                   "head for external NMS, as Ultralytics exports it")
@@ -34,7 +35,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _add_training(p: argparse.ArgumentParser) -> None:
     """The training options finetune and distill share (FinetuneConfig's fields)."""
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr0", type=float, default=None, help="initial learning rate (default: FinetuneConfig's)")
     p.add_argument("--bn-freeze-epochs", type=int, default=None,
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="onnx",
                    help="onnx | openvino | torchscript | coreml | tflite | engine (default onnx); coreml and "
                         "tflite need their converter, engine TensorRT and a GPU: checked before any work")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--half", action="store_true", help="FP16 weights")
     p.add_argument("--dynamic", action="store_true", help="dynamic batch and image size")
     p.add_argument("--batch", type=int, default=1, help="static batch size of the export")
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="openvino", help="onnxruntime | openvino | litert (default openvino)")
     p.add_argument("--mode", default="ptq", help="ptq (static INT8) | qat | dynamic | fp16 (default ptq)")
     p.add_argument("--data", help="data YAML: calibration and control images come from its train split")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--calibration", default="auto",
                    help="minmax | entropy | percentile | auto (default; = minmax, the best measured on both backends)")
     p.add_argument("--calib-images", type=int, default=300)
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reparam", help="fold BatchNorm and fuse RepConv branches, with an exactness check")
     _add_common(p)
     p.add_argument("model", help="Ultralytics .pt checkpoint")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--tolerance", type=float, default=1e-4, help="max |diff| allowed (float64 check)")
     p.add_argument("--out", help="output .pt (default <model>-fused.pt)")
 
@@ -171,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", required=True, help="dwsep | factorized | dynamic")
     p.add_argument("--layers", default="", help="comma-separated Conv block names or globs (default: all k x k "
                                                 "outside the first layer and the Detect head)")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--out", required=True, help="output .pt (then recover it with finetune or distill)")
 
     p = sub.add_parser("parity", help="check an exported artifact against the checkpoint it came from")
@@ -220,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(needs --data; BENCHMARKS.md 10)")
     p.add_argument("--latency-table", help="--allocation latency: reuse a cost table (<out>.latency.json of a run)")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
-    p.add_argument("--imgsz", type=int, default=640, help="image size for GFLOPs and tracing")
+    p.add_argument("--imgsz", type=int, help="image size for GFLOPs and tracing (default: the "
+                   "checkpoint's training imgsz, else 640)")
     p.add_argument("--ignore", default="", help="comma-separated layer names to keep whole")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", help="data YAML: training images for taylor and --allocation sensitivity; "
@@ -289,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "manifest.json); needs only the runtimes, not PyTorch")
     p.add_argument("--build-only", action="store_true", help="only build the candidates into --workdir (to time them "
                    "on another device with --time-only)")
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, help=IMGSZ_HELP)
     p.add_argument("--levels", default="1.0,0.7,0.6,0.5,0.4,0.3", help="shares of GFLOPs kept (1.0 always included)")
     p.add_argument("--runtimes", help="onnxruntime,openvino,litert (default onnxruntime,openvino; --time-only: all "
                                       "in the folder that are installed)")
@@ -323,7 +325,29 @@ def _run_overrides(args) -> dict:
     return {k: getattr(args, k) for k in ("model", "data", "teacher", "imgsz", "epochs")}
 
 
+_TRAINED_IMGSZ = ("export", "quantize", "reparam", "surgery", "prune", "profile", "finetune", "distill", "info")
+
+
+def _default_imgsz(args, console) -> bool:
+    """``--imgsz`` not given to a command that takes a checkpoint: its training imgsz (``train_args``, read without
+    unpickling any code), as Ultralytics' own export and train use it, else 640. True when it came from the
+    checkpoint (said on one line: a 320-px model exported at 640 would run at 4x the cost it was trained for)."""
+    if args.command not in _TRAINED_IMGSZ or args.imgsz is not None:
+        return False
+    src = getattr(args, "student", None) if args.command == "distill" else getattr(args, "model", None)
+    trained = None
+    if src and str(src).endswith(".pt") and Path(src).is_file():
+        from .io import checkpoint_state
+
+        trained = (checkpoint_state(src) or {}).get("imgsz")
+    args.imgsz = trained or 640
+    if trained and args.command != "info":
+        console.print(f"imgsz {trained}: the checkpoint's training size (--imgsz to change)", highlight=False)
+    return bool(trained)
+
+
 def _run(args, console) -> int:
+    from_ckpt = _default_imgsz(args, console)
     if args.command == "profile":  # before the api import: --time-only must not load PyTorch
         return _profile(args, console)
     from . import api
@@ -485,9 +509,7 @@ def _run(args, console) -> int:
 
         _check_imgsz(args.imgsz)
         model = api.load_model(args.model)
-        trained = (getattr(model.model, "args", None) or {}).get("imgsz") if str(args.model).endswith(".pt") else None
-        imgsz = args.imgsz or (trained if isinstance(trained, int) and trained > 0 else 640)
-        info = api.model_info(model, imgsz)
+        info = api.model_info(model, args.imgsz)
         if args.layers:
             import torch
 
@@ -498,7 +520,7 @@ def _run(args, console) -> int:
                     console.print(f"{name.removesuffix('.conv')}  {m.in_channels} -> {m.out_channels}  k{m.kernel_size[0]}"
                                   f"{'  groups ' + str(m.groups) if m.groups > 1 else ''}"
                                   f"{'  [kept whole: ' + why + ']' if why else ''}", highlight=False, markup=False)
-        at = f"{info.imgsz}{' (its training imgsz)' if args.imgsz is None and imgsz == trained else ''}"
+        at = f"{info.imgsz}{' (its training imgsz)' if from_ckpt else ''}"
         console.print(f"{args.model}: {info.params / 1e6:.3f} M params, {info.gflops:.3f} GFLOPs at {at}, "
                       f"{info.nc} classes {list(info.names.values())}{', NMS-free head (export it with --nms-free)' if info.end2end else ''}")
         return 0

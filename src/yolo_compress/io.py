@@ -215,3 +215,54 @@ def check_not_input(out: str | os.PathLike, inputs: dict, flag: str = "--out") -
         if ro in i.resolve().parents:
             raise InputError(f"{flag} '{out}' is a folder holding the input {what} '{i}', which writing it would "
                              f"replace; give another path")
+
+
+class _Stub:
+    """Stands for every class a checkpoint's pickle names: reading the top-level keys runs no code of it."""
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __call__(self, *a, **k):
+        return _Stub()
+
+    def __setstate__(self, state):
+        pass
+
+    def __setitem__(self, k, v):
+        pass
+
+    def append(self, v):
+        pass
+
+    def extend(self, v):
+        pass
+
+
+def checkpoint_state(p: str | os.PathLike) -> dict | None:
+    """The plain top-level values of an Ultralytics checkpoint (``epoch``, ``optimizer`` present or None,
+    ``train_args``: its epochs and imgsz), read from its pickle with every class replaced by a stub and no tensor
+    loaded: no code of the file runs, it takes milliseconds, and it needs no PyTorch. None if it cannot be read."""
+    import pickle
+    import zipfile
+
+    class _Reader(pickle.Unpickler):
+        def find_class(self, module, name):
+            return _Stub
+
+        def persistent_load(self, pid):
+            return None
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            name = next(n for n in z.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+            obj = _Reader(z.open(name)).load()
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: the caller treats it as unfinished
+        return None
+    if not isinstance(obj, dict):
+        return None
+    args = obj.get("train_args")
+    args = args if isinstance(args, dict) else {}
+    imgsz = args.get("imgsz")
+    return {"epoch": obj.get("epoch"), "has_optimizer": obj.get("optimizer") is not None, "epochs": args.get("epochs"),
+            "imgsz": imgsz if isinstance(imgsz, int) and not isinstance(imgsz, bool) and imgsz > 0 else None}
