@@ -101,3 +101,19 @@ def test_bad_recipes_fail_before_work_naming_line_and_key(tmp_path, body, match)
 def test_pareto_front():
     pts = [(1.0, 0.40), (0.5, 0.38), (0.6, 0.30), (0.3, 0.37), (0.3, 0.36)]
     assert pareto(pts) == [0, 1, 3]
+
+
+def test_a_recipe_without_imgsz_uses_the_model_s_training_size(tmp_path, data):
+    """Built-in recipes name no imgsz: a user's model trained at 96 runs at 96 (as Ultralytics trains and exports
+    it), the built-in model at its 320, and imgsz: / --imgsz still win."""
+    from yolo_compress.models import load_model, save_model
+
+    m = load_model("yolov8n.yaml", nc=3)
+    m.ckpt = {"train_args": {"imgsz": 96}}
+    p = save_model(m, tmp_path / "m96.pt")
+    assert load_recipe("int8-only", overrides={"data": data, "model": p}, check=False).imgsz == 96
+    assert load_recipe("int8-only", overrides={"data": data, "model": p, "imgsz": 64}, check=False).imgsz == 64
+    assert load_recipe("int8-only", check=False).imgsz == 320  # the built-in model's training size
+    own = tmp_path / "r.yaml"
+    own.write_text(f"model: {p}\nimgsz: 128\nstages:\n  - quantize: {{backend: onnxruntime}}\n")
+    assert load_recipe(own, overrides={"data": data}, check=False).imgsz == 128

@@ -75,7 +75,7 @@ def test_check_of_a_good_recipe_exits_0_and_does_no_work(tmp_path, model, val_as
                            "  - export: {{format: onnx}}\n", model, val_as_train_data)
     before = set(tmp_path.iterdir())
     r = run_cli("run", "--check", str(rec))  # the real CLI, once
-    assert r.returncode == 0 and "ok (3 stages" in r.stdout, r.stderr
+    assert r.returncode == 0 and "ok (imgsz 64, 3 stages" in r.stdout, r.stderr
     assert set(tmp_path.iterdir()) == before
     bad = tmp_path / "bad.yaml"
     bad.write_text(rec.read_text().replace("format: onnx", "format: bogus"))

@@ -430,7 +430,7 @@ def _run(args, console) -> int:
         from .pipeline.recipe import check_recipe
 
         r = check_recipe(args.recipe, overrides=_run_overrides(args))
-        console.print(f"recipe '{r.path}': ok ({len(r.stages)} stages: {', '.join(s.label for s in r.stages)})")
+        console.print(f"recipe '{r.path}': ok (imgsz {r.imgsz}, {len(r.stages)} stages: {', '.join(s.label for s in r.stages)})")
         return 0
     if args.command == "run":
         from .pipeline.runner import run_recipe

@@ -4,7 +4,7 @@ any work with errors that point at the line and key.
 ```yaml
 model: model.pt            # default: the built-in reference YOLOv8n
 data: data.yaml            # default: the built-in 60 garbage-320 images
-imgsz: 320
+imgsz: 320                 # default: the model's training size (Ultralytics' train_args)
 teacher: input             # for distill stages: 'input' (self-distillation from the recipe's model) or a .pt
 runtimes: [onnxruntime, openvino]
 targets: {max_map_drop: 1.5, max_latency_ratio: 0.35, min_size_reduction: 4}
@@ -196,7 +196,11 @@ def load_recipe(source: str | Path, base_dir: Path | None = None, overrides: dic
         return str(q if q.is_absolute() else (base / q).resolve())
 
     model, data = path_of("model", DEFAULT_MODEL), path_of("data", DEFAULT_DATA)
-    imgsz = raw.get("imgsz", DEFAULT_IMGSZ)
+    imgsz = raw.get("imgsz")
+    if imgsz is None:  # the model's training size, as Ultralytics trains and exports it (the built-in model: 320)
+        from ..io import checkpoint_state
+
+        imgsz = ((checkpoint_state(model) or {}).get("imgsz") if model.endswith(".pt") else None) or DEFAULT_IMGSZ
     try:
         from ..config import _check_imgsz
 
