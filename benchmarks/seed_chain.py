@@ -49,8 +49,10 @@ def _recipe_for(seed: int, epochs: int, dest: Path, imgsz: int = 320) -> Path:
 
     text = Path(builtin_recipe("yolov9-seed")).read_text()
     new = text.replace("distill: {epochs: 20,", f"distill: {{epochs: {epochs}, seed: {seed},")
-    new = new.replace("\nimgsz: 320\n", f"\nimgsz: {imgsz}\n")
-    if new.count("distill: {epochs: ") != 1 or f"\nimgsz: {imgsz}\n" not in new:
+    if "\nimgsz:" in new:  # (until 2026-12-05 it pinned 320; it names none since: the model's own size)
+        new = "\n".join(ln for ln in new.split("\n") if not ln.startswith("imgsz:"))
+    new = f"imgsz: {imgsz}\n" + new
+    if new.count("distill: {epochs: ") != 1 or new.count("\nimgsz:") + new.startswith("imgsz:") != 1:
         sys.exit("seed_chain: the built-in yolov9-seed recipe changed shape; update _recipe_for")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.exists() or dest.read_text() != new:
