@@ -110,11 +110,74 @@ def few_images_data(tmp_path_factory) -> Path:
     return y
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess, as a user would."""
-    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
-    return subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
+def run_cli(*args: str, cwd: Path | None = None, isolated: bool = False) -> subprocess.CompletedProcess:
+    """Run the real CLI as a user would, by its entry point ``main(argv)``: its exit code, and its stdout and stderr
+    captured at the file-descriptor level (so C-level output from ONNX Runtime or OpenVINO is caught too).
+
+    In this process by default: a fresh interpreter costs 2-3 s of imports per call, a quarter of the suite's 10
+    minutes. The global state a run may touch (environment, working folder, warning filters, logger levels,
+    PyTorch threads, the progress console) is restored after it. ``isolated=True``, or YC_TEST_CLI_SUBPROCESS=1
+    for the whole suite, runs it in a subprocess instead: for checks on what a process imports or inherits."""
+    if isolated or os.environ.get("YC_TEST_CLI_SUBPROCESS") == "1":
+        env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_COMPRESS_PROGRESS": "0"}
+        return subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True,
+                              cwd=cwd, env=env, timeout=600)
+    return _cli_in_process([str(a) for a in args], cwd)
+
+
+def _cli_in_process(argv: list[str], cwd: Path | None) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import logging
+    import tempfile
+    import traceback
+    import warnings
+
+    from yolo_compress import cli, progress
+
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch else None
+    saved = dict(os.environ), os.getcwd(), progress._CONSOLE
+    levels = {n: logging.getLogger(n).level for n in ("ultralytics", "nncf")}
+    py_out, py_err = io.StringIO(), io.StringIO()
+    with tempfile.TemporaryFile() as fd_out, tempfile.TemporaryFile() as fd_err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        keep = os.dup(1), os.dup(2)
+        os.dup2(fd_out.fileno(), 1)
+        os.dup2(fd_err.fileno(), 2)
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+                os.environ.update(YOLO_OFFLINE="1", YOLO_COMPRESS_PROGRESS="0")
+                if cwd is not None:
+                    os.chdir(cwd)
+                try:
+                    code = cli.main(argv)
+                except SystemExit as e:  # argparse, or a command that exits
+                    code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+                    if not isinstance(e.code, (int, type(None))):
+                        print(e.code, file=sys.stderr)
+                except BaseException:  # noqa: BLE001 - what the interpreter would print: a traceback, exit 1
+                    traceback.print_exc()
+                    code = 1
+        finally:
+            os.dup2(keep[0], 1)
+            os.dup2(keep[1], 2)
+            os.close(keep[0])
+            os.close(keep[1])
+            os.environ.clear()
+            os.environ.update(saved[0])
+            os.chdir(saved[1])
+            progress.use_console(saved[2])
+            for n, level in levels.items():
+                logging.getLogger(n).setLevel(level)
+            if torch is not None or "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(threads or int(os.environ.get("YOLO_COMPRESS_THREADS", "1")))
+        fd_out.seek(0)
+        fd_err.seek(0)
+        out = py_out.getvalue() + fd_out.read().decode(errors="replace")
+        err = py_err.getvalue() + fd_err.read().decode(errors="replace")
+    return subprocess.CompletedProcess([sys.executable, "-m", "yolo_compress.cli", *argv], code, out, err)
 
 
 def kill_after(args: list[str], marker: Path, timeout: float = 300, epoch: int = 1) -> None:

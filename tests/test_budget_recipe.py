@@ -190,6 +190,7 @@ def test_run_uses_the_decision_and_a_changed_profile_is_noticed_on_resume(tmp_pa
     assert "## Latency budget (device profile)" in report and "L0.40-onnxruntime-fp32" in report
     # bench runs: 0 timed nothing: the ms target is said to be unmeasured (the profile only predicted it), not dropped
     assert "- NOT MEASURED [onnxruntime] latency <= 7.2 ms: this run did not time it" in report
+    assert "no stage was both timed and scored" in (run / "plot.svg").read_text()  # an empty plot says why
     first = (run / "01-prune" / "stage.json").stat().st_mtime_ns
 
     run_recipe(rec, run, resume=True)  # nothing changed: kept

@@ -1,3 +1,5 @@
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,38 @@ def test_classification_checkpoint_rejected(tmp_path):
 def test_unknown_yaml():
     with pytest.raises(CheckpointError, match="not found"):
         load_model("yolov99z.yaml")
+
+
+def test_a_checkpoint_loaded_again_is_unpickled_once_and_each_load_is_its_own(tmp_path, monkeypatch):
+    """The process keeps what it unpickled (a recipe run loads one checkpoint ~30 times; the weights-only
+    unpickler is pure Python): a second load does not unpickle, mutating one load leaves the next untouched, a
+    rewritten file is read anew, the trust setting is part of the key, and bytes changed in place still fail."""
+    import torch
+    import ultralytics.nn.tasks as tasks
+
+    from yolo_compress import models
+
+    calls = []
+    real = tasks.torch_safe_load
+    monkeypatch.setattr(tasks, "torch_safe_load", lambda *a, **k: calls.append(a[0]) or real(*a, **k))  # counts
+    p = save_model(load_model("yolov8n.yaml", nc=2), tmp_path / "m.pt")
+    first = load_model(p)
+    with torch.no_grad():
+        first.model.model[0].conv.weight.zero_()  # as a pruning or a training would change it
+    second = load_model(p)
+    assert len(calls) == 1 and second.model.model[0].conv.weight.abs().sum() > 0
+    assert second.model is not first.model and second.ckpt is not first.ckpt
+    load_model(p, trust_checkpoint=True)  # another trust setting: unpickled on its own
+    assert len(calls) == 2
+
+    save_model(load_model("yolov8n.yaml", nc=3), p)  # rewritten (atomically, as save_model writes)
+    assert load_model(p).model.model[-1].nc == 3 and len(calls) == 3
+    data = bytearray(p.read_bytes())  # the same size, one byte of a stored tensor flipped in place
+    with zipfile.ZipFile(p) as z:
+        info = max(z.infolist(), key=lambda i: i.file_size)
+    off = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.file_size // 2
+    data[off] ^= 0xFF
+    p.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_model(p)
+    assert len(models._LOADED) <= models._LOADED_MAX

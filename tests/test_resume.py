@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TINY_IMGSZ
+from conftest import TINY_IMGSZ, run_cli
 from yolo_compress.errors import InputError
 from yolo_compress.io import FolderLock
 from yolo_compress.pipeline.runner import run_recipe
@@ -240,12 +240,10 @@ def test_killed_at_many_points_always_resumes_to_the_same_report(tmp_path, defau
     check_report_page(run / "report.html", tmp_path / "chromium", rows=5)
     # the report rebuilds from the measurements alone
     (run / "report.md").unlink()
-    r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", "report", str(run)], capture_output=True,
-                       text=True, env=env, timeout=600)
+    r = run_cli("report", str(run))
     assert r.returncode == 0 and (run / "report.md").read_text() == md, r.stderr
     # a finished run is not silently overwritten (a changed recipe resumes stage by stage: the test above)
-    r = subprocess.run([sys.executable, "-m", "yolo_compress.cli", *args], capture_output=True, text=True, env=env,
-                       timeout=600)
+    r = run_cli(*args)
     assert r.returncode != 0 and "--resume" in r.stderr
     rows = json.loads((run / "rows.json").read_text())
     assert [x["stage"] for x in rows] == ["00-input", "01-prune", "02-finetune", "03-quantize", "04-export"]

@@ -14,9 +14,11 @@ plain ``YOLO(path)`` does: only for files whose origin you trust.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import tempfile
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +32,12 @@ TRUST_ENV = "YOLO_COMPRESS_TRUST_CHECKPOINT"  # "1": full unpickling (set by --t
 _OUR_CHECKPOINT_MODULES = ("yolo_compress.surgery", "yolo_compress.quant.qat", "yolo_compress.distill.model",
                            "yolo_compress.distill.losses", "yolo_compress.prune.yolo_blocks")
 _TORCH_EXTRA_TYPES = ("torch.ao.quantization.fake_quantize.FakeQuantize", "torch.ao.quantization.observer.MinMaxObserver")
+# Unpickled checkpoints of this process, newest last: PyTorch's weights-only unpickler is pure Python (0.5 s for a
+# YOLOv9s, about 30 loads in one recipe run: exports, stats, parity, workers' checks). Keyed by the file's identity
+# (path, inode, size, mtime: an atomic rewrite is a new file) and the trust setting; every load gets its own deep
+# copy, so a caller that prunes or trains what it loaded never changes what the next one gets.
+_LOADED: OrderedDict[tuple, dict] = OrderedDict()
+_LOADED_MAX, _LOADED_MAX_BYTES = 4, 512 * 2**20
 
 
 def _check_checkpoint_file(p: Path, source: str) -> None:
@@ -124,8 +132,13 @@ def load_checkpoint(path: str | os.PathLike, trust_checkpoint: bool | None = Non
 
     p = Path(path).expanduser()
     s = str(path)
-    _check_checkpoint_file(p, s)
+    _check_checkpoint_file(p, s)  # also on a cache hit: its CRC check would see bytes changed in place
     trust = trust_requested(trust_checkpoint)
+    key = _file_key(p, trust)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        ckpt = copy.deepcopy(_LOADED[key])
+        return _module_from_ckpt(ckpt, p, s), ckpt
     if not trust:
         _register_our_types(p)
     try:
@@ -140,7 +153,24 @@ def load_checkpoint(path: str | os.PathLike, trust_checkpoint: bool | None = Non
                 f"from, pass --trust-checkpoint (Python: trust_checkpoint=True)"
             ) from None
         raise CheckpointError(f"model '{s}' cannot be loaded as an Ultralytics checkpoint: {_first_line(e)}") from None
-    return _module_from_ckpt(ckpt, p, s), ckpt
+    keep = copy.deepcopy(ckpt) if key is not None and key[3] <= _LOADED_MAX_BYTES else None  # as unpickled
+    module = _module_from_ckpt(ckpt, p, s)  # raises for a file that holds no model: such a file is not kept
+    if keep is not None:
+        _LOADED[key] = keep
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.popitem(last=False)
+    return module, ckpt
+
+
+def _file_key(p: Path, trust: bool) -> tuple | None:
+    """What identifies a checkpoint file's content for the load cache; None for anything but a regular file."""
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    if not p.is_file():
+        return None
+    return (str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, trust)
 
 
 def _module_from_ckpt(ckpt: dict, p: Path, source: str):

@@ -368,7 +368,11 @@ def _plot_svg(rows: list[dict]) -> str:
     ax.set_xlabel("latency vs. input model, same runtime (lower is better)")
     ax.set_ylabel("mAP50-95")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    if pts:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    else:  # an empty frame would look like a failed render: say why it is empty and how to fill it
+        ax.text(0.5, 0.5, "no stage was both timed and scored: bench with runs > 0 and data to plot them",
+                ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#555555")
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
