@@ -17,6 +17,10 @@ import pytest
 
 os.environ["YOLO_OFFLINE"] = "1"
 os.environ["YOLO_COMPRESS_PROGRESS"] = "0"
+# OpenVINO's and NNCF's usage telemetry is on by default and forks a process per event (in a process that may hold
+# JAX's threads after a LiteRT export: "os.fork() ... will likely lead to a deadlock"); both skip it under CI=true,
+# their documented switch besides the user's consent file (`opt_in_out --opt_out`), which a test must not write.
+os.environ.setdefault("CI", "true")
 # `make test` runs 2 xdist workers on 2 cores: one training thread each (AllCoresTrainer would take every core)
 os.environ.setdefault("YOLO_COMPRESS_THREADS", "1")
 
