@@ -164,8 +164,11 @@ mkdir -p "$S60"
     --methods c-sens --seeds 0 --no-bench
 # (2026-12-05, session 34) the budget was the biggest lever (20 -> 60 epochs: at 50% -1.93 -> -0.59, at 40% OV INT8
 # -3.39 -> -1.58, each against the input trained as long), and both bars are still 0.08-0.09 short at 60: a screen
-# at 100 epochs, the 50% f-sens cut and the input trained as long, seed 0 each (~70-80 min each on the AMX Xeon VM)
-"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods base,f-sens --seeds 0 --no-bench
+# at 100 epochs, the 50% f-sens cut and the input trained as long, seed 0 each, in bf16 autocast (both rows; bf16
+# tracked fp32 within noise over 151 epochs, benchmarks/results/bf16-check; ~31 vs ~37 s an epoch for YOLOv8n on
+# the AMX Xeon VM, emulated and slower on a CPU without native bf16)
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods base,f-sens --seeds 0 \
+    --precision bf16 --no-bench
 # (session 30, 2026-12-04) edge-cpu fine-tunes 60 epochs since today: the recipe's own end-to-end run, beside the
 # input + the same 60 epochs (base-60's seed 1 above: seed 0's weights are not in git), benched last (nothing else runs)
 "$PY" benchmarks/edge_cpu.py --model "$RUN.pt" --out benchmarks/results/edge-cpu-converged-60ep \

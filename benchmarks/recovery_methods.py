@@ -81,6 +81,8 @@ def row_identity(row: str, seed: int, a) -> dict:
 
     ident = {"row": row, "seed": seed, "epochs": a.epochs, "imgsz": a.imgsz,
              "model_sha256": hashlib.sha256(a.model.read_bytes()).hexdigest()[:16]}
+    if a.precision != "fp32":  # recorded only when set, so the fp32 rows trained before it keep their identity
+        ident["precision"] = a.precision
     if row != "base":  # the unpruned input trained longer: no cut, so the level does not matter
         ident.update(level=a.level, round_to=a.round_to)
     ident.update({"d": {"sparse_epochs": a.sparse_epochs, "sparsity": a.sparsity}, "e": {"steps": a.steps},
@@ -113,7 +115,7 @@ def train_row(row: str, seed: int, a) -> Path:
     from yolo_compress.train import FinetuneConfig
 
     E = a.epochs
-    ft = FinetuneConfig(epochs=E, imgsz=a.imgsz, batch=16, workers=2, seed=seed)
+    ft = FinetuneConfig(epochs=E, imgsz=a.imgsz, batch=16, workers=2, seed=seed, precision=a.precision)
     run = a.out / f"{row}-s{seed}"
     check_row(run, row_identity(row, seed, a))
     plain = row in ("a", "b", "c", "g") or row.startswith("f-") or (row in a.custom and "soft=" not in a.custom[row])
@@ -197,6 +199,10 @@ def main() -> None:
     ap.add_argument("--base-seeds", default="0", help="seeds of the base row (the input trained as long): one "
                     "run is the reference unless a row's difference to it is within the spread")
     ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
+                    help="training precision of every row: bf16 autocast runs ~2x faster on a CPU with AMX-BF16 / "
+                         "AVX512-BF16 (auto: there only; each row records what it resolved to and keeps it when resumed); "
+                         "not fp32: the default folder name ends in -<precision>")
     ap.add_argument("--round-to", type=int, default=8, help="channel multiple; 8 lands YOLOv8n at 54.6%% for 0.5, "
                     "2 at 47.7%% (the search now prefers a level at or under the target)")
     ap.add_argument("--sparse-epochs", type=int, default=5, help="row d: epochs of sparsity training in the budget")
@@ -225,7 +231,8 @@ def main() -> None:
     a.model, a.data = a.model.resolve(), a.data.resolve()
     a.teacher = a.teacher.resolve() if a.teacher else None
     rt = "" if a.round_to == 8 else f"-rt{a.round_to}"
-    a.out = a.out or REPO / f"benchmarks/results/recovery-{a.model.stem}-{a.level:.2f}-{a.epochs}ep{rt}"
+    pr = "" if a.precision == "fp32" else f"-{a.precision}"
+    a.out = a.out or REPO / f"benchmarks/results/recovery-{a.model.stem}-{a.level:.2f}-{a.epochs}ep{rt}{pr}"
     a.out.mkdir(parents=True, exist_ok=True)
     methods, seeds = [m for m in a.methods.split(",") if m], [int(s) for s in a.seeds.split(",")]
     rows = [(a.model, "input", "input")]
@@ -302,7 +309,8 @@ def table(rep, rows, a) -> str:
                    f"{min(m):.4f}-{max(m):.4f} | {len(m)} | {100 * (mean - inp.eval.map50_95):+.2f} | "
                    f"{'' if base is None else f'{100 * (mean - base):+.2f}'} |")
     out += ["", f"{a.model.name} pruned to {a.level:.0%} of its GFLOPs (--round-to {a.round_to}; the GFLOPs column "
-                f"is what each row kept), {a.epochs} training epochs per row, "
+                f"is what each row kept), {a.epochs} training epochs per row"
+                f"{'' if a.precision == 'fp32' else f' (training precision {a.precision}: see each row folder precision.json)'}, "
                 f"last-epoch weights, {a.data} val ({inp.eval.images} images); "
                 f"{'every export NMS-free (the one-to-one head), ' if a.nms_free else ''}latency: each row on its runtime "
                 f"(ONNX Runtime FP32 unless named) against the input on ONNX Runtime FP32, one interleaved bench run "

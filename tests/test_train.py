@@ -328,3 +328,21 @@ def test_a_resumed_run_keeps_the_precision_it_started_with(tmp_path, capfd):
     assert _run_precision(out, FinetuneConfig(), resuming=False).precision == "fp32"  # a new run: its own
     assert json.loads((out / "precision.json").read_text()) == {"precision": "fp32"}
     assert _run_precision(tmp_path / "old", FinetuneConfig(precision="bf16"), resuming=True).precision == "bf16"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_recorded_as_what_it_resolved_to(tmp_path, monkeypatch, capfd, native):
+    """``auto`` is bf16 on a CPU with native bf16 and fp32 elsewhere: a run records what it resolved to, so that a
+    run started on one machine and resumed on another keeps its precision instead of switching halfway."""
+    import json
+
+    import yolo_compress.train as train
+
+    out = tmp_path / "ft"
+    monkeypatch.setattr(train, "cpu_bf16_native", lambda: native)
+    started = "bf16" if native else "fp32"
+    assert train._run_precision(out, FinetuneConfig(precision="auto"), resuming=False).precision == started
+    assert json.loads((out / "precision.json").read_text()) == {"precision": started}
+    monkeypatch.setattr(train, "cpu_bf16_native", lambda: not native)  # resumed on the other kind of CPU
+    assert train._run_precision(out, FinetuneConfig(precision="auto"), resuming=True).precision == started
+    assert f"started with precision {started}; keeping it (not auto)" in capfd.readouterr().err

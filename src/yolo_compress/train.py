@@ -370,7 +370,9 @@ def _set_aside_cut_run(out: Path, last: Path) -> None:
 
 def _run_precision(out: Path, cfg: FinetuneConfig, resuming: bool) -> FinetuneConfig:
     """A new run records the precision it trains in (``out/precision.json``); a resumed one keeps it, as Ultralytics
-    keeps a resumed run's own arguments, so that one run is not half fp32 and half bf16."""
+    keeps a resumed run's own arguments, so that one run is not half fp32 and half bf16. ``auto`` is recorded as
+    what it resolved to here: a run started in bf16 on an AMX Xeon and resumed on a CPU without native bf16 (where
+    ``auto`` means fp32) goes on in bf16."""
     import dataclasses
     import json
 
@@ -384,6 +386,8 @@ def _run_precision(out: Path, cfg: FinetuneConfig, resuming: bool) -> FinetuneCo
                   f"{cfg.precision})", file=sys.stderr)
             return dataclasses.replace(cfg, precision=started)
         return cfg
+    if cfg.precision == "auto":
+        cfg = dataclasses.replace(cfg, precision="bf16" if cfg.cpu_bf16() else "fp32")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(rec, json.dumps({"precision": cfg.precision}) + "\n")
     return cfg
