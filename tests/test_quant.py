@@ -94,6 +94,7 @@ def test_mixed_precision_keeps_layers_float_only_when_needed(default_model, qdat
                      threads=2)
     backbone = list(common["ignore"])
     assert loose.float_layers == backbone  # nothing added to what --ignore asked for
+    assert "held-out train images" in loose.summary() and "--control-split NAME" in loose.summary()
     assert strict.sensitivity and len(strict.sensitivity) == 6 and not set(backbone) & set(strict.sensitivity)
     assert "head_float" not in strict.control_map  # no head group left to try first
     cm = strict.control_map
@@ -229,6 +230,7 @@ def test_control_split_draws_the_control_images_from_that_split(default_model, q
                    threads=2)
     assert res.control_images == 10 and any("only 10 control images" in w and "holdout" in w for w in res.warnings)
     assert res.control_map["fp32"] > 0 and "control mAP50-95 (10 'holdout' images)" in res.summary()
+    assert "--control-split NAME" not in res.summary()  # the note is for train-image control sets only
     with pytest.raises(DataError, match="no 'test:' entry"):
         quantize(default_model, QuantConfig(max_drop=0.5, control_split="test", **common), tmp_path / "t.onnx")
     assert not (tmp_path / "t.onnx").exists()
