@@ -200,8 +200,9 @@ def main() -> None:
                     "run is the reference unless a row's difference to it is within the spread")
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
-                    help="training precision of every row: bf16 autocast runs ~2x faster on a CPU with AMX-BF16 / "
-                         "AVX512-BF16 (auto: there only; each row records what it resolved to and keeps it when resumed); "
+                    help="training precision of every row: bf16 autocast is faster on a CPU with AMX-BF16 / AVX512-BF16 "
+                         "(a YOLOv8n epoch ~31 s vs ~37 s, YOLOv8s steps 2.5-3.3x, AMX Xeon VM: benchmarks/results/bf16-check) "
+                         "and slower elsewhere (auto: bf16 there only; each row records what it resolved to and keeps it when resumed); "
                          "not fp32: the default folder name ends in -<precision>")
     ap.add_argument("--round-to", type=int, default=8, help="channel multiple; 8 lands YOLOv8n at 54.6%% for 0.5, "
                     "2 at 47.7%% (the search now prefers a level at or under the target)")
