@@ -5,6 +5,7 @@
 # settles), then kills the queue and what it runs. Usage: bash benchmarks/stop_queue.sh [max seconds to wait, 900]
 set -uo pipefail
 cd "$(dirname "$0")/.."
+pgrep -f "bash benchmarks/issue20_queue.sh" > /dev/null || { echo "stop_queue: the queue is not running"; exit 0; }
 mark=$(mktemp); trap 'rm -f "$mark"' EXIT
 limit=${1:-900}; t0=$SECONDS
 while :; do

@@ -21,6 +21,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from . import env  # noqa: F401  (offline settings before ultralytics is imported)
 from .errors import CheckpointError
@@ -36,7 +37,7 @@ _TORCH_EXTRA_TYPES = ("torch.ao.quantization.fake_quantize.FakeQuantize", "torch
 # YOLOv9s, about 30 loads in one recipe run: exports, stats, parity, workers' checks). Keyed by the file's identity
 # (path, inode, size, mtime: an atomic rewrite is a new file) and the trust setting; every load gets its own deep
 # copy, so a caller that prunes or trains what it loaded never changes what the next one gets.
-_LOADED: OrderedDict[tuple, dict] = OrderedDict()
+_LOADED: OrderedDict[_FileKey, dict] = OrderedDict()
 _LOADED_MAX, _LOADED_MAX_BYTES = 4, 512 * 2**20
 
 
@@ -153,7 +154,7 @@ def load_checkpoint(path: str | os.PathLike, trust_checkpoint: bool | None = Non
                 f"from, pass --trust-checkpoint (Python: trust_checkpoint=True)"
             ) from None
         raise CheckpointError(f"model '{s}' cannot be loaded as an Ultralytics checkpoint: {_first_line(e)}") from None
-    keep = copy.deepcopy(ckpt) if key is not None and key[3] <= _LOADED_MAX_BYTES else None  # as unpickled
+    keep = copy.deepcopy(ckpt) if key is not None and key.size <= _LOADED_MAX_BYTES else None  # as unpickled
     module = _module_from_ckpt(ckpt, p, s)  # raises for a file that holds no model: such a file is not kept
     if keep is not None:
         _LOADED[key] = keep
@@ -162,15 +163,26 @@ def load_checkpoint(path: str | os.PathLike, trust_checkpoint: bool | None = Non
     return module, ckpt
 
 
-def _file_key(p: Path, trust: bool) -> tuple | None:
-    """What identifies a checkpoint file's content for the load cache; None for anything but a regular file."""
+class _FileKey(NamedTuple):
+    """What identifies a checkpoint file's content for the load cache (and the trust it was unpickled with)."""
+
+    path: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    trust: bool
+
+
+def _file_key(p: Path, trust: bool) -> _FileKey | None:
+    """The load cache's key of ``p``; None for anything but a regular file."""
     try:
         st = p.stat()
     except OSError:
         return None
     if not p.is_file():
         return None
-    return (str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, trust)
+    return _FileKey(str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, trust)
 
 
 def _module_from_ckpt(ckpt: dict, p: Path, source: str):
