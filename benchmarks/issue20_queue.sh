@@ -167,6 +167,10 @@ mkdir -p "$S60"
 # epochs and held at zero: ~45-50 min), against the three f-sens seeds and the input + 60 epochs already benched
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 60 --row "$SOFT" --methods soft-hold \
     --seeds 0 --no-bench
+# (2026-12-05, session 35) a row lives in one session (its last.pt is git-ignored and a new session starts from a fresh
+# checkout), so the queue holds rows that fit what is left of a session: YOLO11n's f-sens seed 1 (~38 min) here, before
+# the two 100-epoch rows (~55-65 min each)
+"$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --methods f-sens@1 --no-bench
 # (2026-12-05, session 34) the budget was the biggest lever (20 -> 60 epochs: at 50% -1.93 -> -0.59, at 40% OV INT8
 # -3.39 -> -1.58, each against the input trained as long), and both bars are still 0.08-0.09 short at 60: a screen
 # at 100 epochs, the 50% f-sens cut and the input trained as long, seed 0 each, in bf16 autocast (both rows; bf16
