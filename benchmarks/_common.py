@@ -84,3 +84,20 @@ def bench_rows(rows: list[tuple[Path, str]], out: Path, data: Path, imgsz: int, 
                    names=[n for _, n in rows], out_dir=bench_dir or out, console=console)
     report.print(console)
     return report
+
+
+def grouped(rep, rows: list[tuple]) -> tuple:
+    """The bench report's rows grouped by each row's group name (``rows``: (path, name, group), in bench order; the
+    first group is the input): the input's bench row, and per group, in order, (group, bench rows, mAP50-95 values,
+    their mean, the mean latency ratio to the input's)."""
+    import statistics
+
+    by: dict[str, list] = {}
+    for r, row in zip(rep.rows, rows):
+        by.setdefault(row[2], []).append(r)
+    inp = next(iter(by.values()))[0]
+    out = []
+    for g, rs in by.items():
+        m = [r.eval.map50_95 for r in rs]
+        out.append((g, rs, m, statistics.mean(m), statistics.mean(r.timing.p50_ms / inp.timing.p50_ms for r in rs)))
+    return inp, out

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 
@@ -96,17 +95,13 @@ def main() -> None:
 def table(rep, rows, a) -> str:
     from yolo_compress.bench.bench import cpu_label
 
-    by: dict[str, list] = {}
-    for r, (_, _, g) in zip(rep.rows, rows):
-        by.setdefault(g, []).append(r)
-    inp = by["input"][0]
-    base = statistics.mean(r.eval.map50_95 for r in by["base"]) if "base" in by else None
+    from _common import grouped
+
+    inp, groups = grouped(rep, rows)
+    base = next((mean for g, _, _, mean, _ in groups if g == "base"), None)
     out = ["| row | size MB | latency vs input ORT FP32 | mAP50-95 mean | per seed | vs input (pt) | vs base mean (pt) |",
            "|---|---|---|---|---|---|---|"]
-    for g, rs in by.items():
-        m = [r.eval.map50_95 for r in rs]
-        lat = statistics.mean(r.timing.p50_ms / inp.timing.p50_ms for r in rs)
-        mean = statistics.mean(m)
+    for g, rs, m, mean, lat in groups:
         out.append(f"| {g} | {rs[0].size_mb:.2f} | {lat:.2f}x | {mean:.4f} | {' / '.join(f'{v:.4f}' for v in m)} | "
                    f"{100 * (mean - inp.eval.map50_95):+.2f} | {'' if base is None else f'{100 * (mean - base):+.2f}'} |")
     out += ["", f"QAT: {a.epochs} epoch(s) at lr0 {a.lr0:g} (lrf 0.1, no warm-up, batch 16, seed {a.seed}), then static "

@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -294,17 +293,13 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
 def table(rep, rows, a) -> str:
     from yolo_compress.bench.bench import cpu_label
 
-    by: dict[str, list] = {}
-    for r, (_, _, g) in zip(rep.rows, rows):
-        by.setdefault(g, []).append(r)
-    inp = by["input"][0]
+    from _common import grouped
+
+    inp, groups = grouped(rep, rows)
     out = ["| row | GFLOPs | params M | size MB | latency vs input ORT FP32 | mAP50-95 mean | min-max | seeds | "
            "vs input (pt) | vs input + same epochs (pt) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    base = statistics.mean(r.eval.map50_95 for r in by["base"]) if "base" in by else None
-    for g, rs in by.items():
-        m = [r.eval.map50_95 for r in rs]
-        lat = statistics.mean(r.timing.p50_ms / inp.timing.p50_ms for r in rs)
-        mean = statistics.mean(m)
+    base = next((mean for g, _, _, mean, _ in groups if g == "base"), None)
+    for g, rs, m, mean, lat in groups:
         num = lambda v: "—" if v is None or v != v else f"{v:.3f}"  # noqa: E731 (None / NaN: not measurable there)
         out.append(f"| {g} | {num(rs[0].gflops)} | {num(rs[0].params_m)} | {rs[0].size_mb:.2f} | {lat:.2f}x | {mean:.4f} | "
                    f"{min(m):.4f}-{max(m):.4f} | {len(m)} | {100 * (mean - inp.eval.map50_95):+.2f} | "
