@@ -269,7 +269,11 @@ def test_box_float_keeps_the_box_branch_of_heads_without_dfl_float(model, backen
     res = quantize(pt, QuantConfig(backend=backend, data=str(qdata), imgsz=64 if model == "yolo26" else IMGSZ,
                                    calib_images=4, box_float=box_float, reduce_range=False, verify=False), out,
                    threads=2)
-    assert res.runtime_ops["float_convs"] == float_convs
+    # OpenVINO's CPU plugin may run a quantized depthwise conv (GroupConvolution) in float on some CPUs: YOLO26's
+    # attention positional convs (attn.pe) on the AVX-512 Zen 4 VM (AMD family 25 model 17), not on the AMX Xeon.
+    # That is the plugin's kernel choice, not ours: count the dense convolutions, where our float choices live.
+    dense = [n for n in res.runtime_ops["float_conv_names"] if "GroupConvolution" not in n]
+    assert len(dense) == float_convs, dense
     assert res.box_float == (float_convs >= 9)
     assert all(g.split(".")[2] in ("cv2",) for g in res.float_layers)  # only box groups, named as such
     assert (len(res.float_layers) == 3) == res.box_float  # model.N.cv2.0 / .1 / .2
