@@ -57,16 +57,24 @@ def main() -> None:
     from _common import bench_rows, trained
 
     from yolo_compress.api import QuantConfig, quantize
-    from yolo_compress.train import FinetuneConfig
+    from yolo_compress.fingerprints import data_hash
+    from yolo_compress.quant.quantize import qat_finetune_config
 
+    # one folder holds the rows of one setting: a rerun with another one would reuse artifacts and finished runs
+    ident = {"epochs": a.epochs, "lr0": a.lr0, "seed": a.seed, "backend": a.backend, "imgsz": a.imgsz,
+             "data": data_hash(a.data)}
+    mark = a.out / "qat_rows.json"
+    if mark.exists() and json.loads(mark.read_text()) != ident:
+        sys.exit(f"qat_rows: '{a.out}' holds rows made with {mark.read_text().strip()}; fix: pass another --out")
+    mark.write_text(json.dumps(ident))
     n, ext = a.epochs, ("_openvino_model" if a.backend == "openvino" else ".onnx")
-    # the FP32 control trains exactly as quantize's QAT does (quantize._qat_train), without the fake-quant
-    ft = FinetuneConfig(epochs=n, imgsz=a.imgsz, batch=16, lr0=a.lr0, lrf=0.1, warmup_epochs=0.0, seed=a.seed)
+    qcfg = dict(backend=a.backend, data=str(a.data), imgsz=a.imgsz, calibration="minmax", qat_epochs=n, qat_lr0=a.lr0,
+                seed=a.seed)
+    ft = qat_finetune_config(QuantConfig(mode="qat", **qcfg))  # the FP32 control trains as QAT does, without fake-quant
 
     def int8(pt: Path, name: str, mode: str) -> Path:
         dest = a.out / f"{name}-int8{ext}"
-        cfg = QuantConfig(backend=a.backend, mode=mode, data=str(a.data), imgsz=a.imgsz, calibration="minmax",
-                          qat_epochs=n, qat_lr0=a.lr0, seed=a.seed)
+        cfg = QuantConfig(mode=mode, **qcfg)
         if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
             quantize(pt, cfg, dest, threads=2)
         return dest

@@ -157,12 +157,21 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
         return _finish(produced, dest, pt, src, config, res, images, threads)
 
 
+def qat_finetune_config(cfg: QuantConfig):
+    """The training QAT runs (``--mode qat``): its epochs, learning rate (decaying to 10%, no warm-up), batch and
+    seed; also what an FP32 control of QAT trains with (benchmarks/qat_rows.py)."""
+    from ..train import FinetuneConfig
+
+    return FinetuneConfig(epochs=cfg.qat_epochs, imgsz=cfg.imgsz, batch=cfg.qat_batch, lr0=cfg.qat_lr0, lrf=0.1,
+                          warmup_epochs=0.0, workers=cfg.workers, seed=cfg.seed)
+
+
 def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path, box_float: bool = False) -> tuple[Path, dict]:
     """Fake-quant fine-tuning through Ultralytics' trainer; returns a plain checkpoint of the trained float
     weights (BN folded). The run folder sits beside the output (``.<name>.qat``) so an interrupted run
     resumes when the same command is given again."""
     from ..models import load_model, save_model
-    from ..train import FinetuneConfig, KeepArchitectureTrainer, finetune, finished_run
+    from ..train import KeepArchitectureTrainer, finetune, finished_run
     from . import qat
     from .calib import split_train
     from .onnxrt import cpu_has_vnni
@@ -172,8 +181,7 @@ def _qat_train(pt: Path, spec, cfg: QuantConfig, dest: Path, tmp: Path, box_floa
 
     qat.claim_run(run, fingerprint(input=hash_file(pt), config=cfg.as_dict() | {"data": data_hash(spec.yaml_path)}))
     last = run / "weights" / "last.pt"
-    ft = FinetuneConfig(epochs=cfg.qat_epochs, imgsz=cfg.imgsz, batch=cfg.qat_batch, lr0=cfg.qat_lr0, lrf=0.1,
-                        warmup_epochs=0.0, workers=cfg.workers, seed=cfg.seed)
+    ft = qat_finetune_config(cfg)
     if not finished_run(run, cfg.qat_epochs):
         if last.exists():
             finetune(last, spec.yaml_path, ft, run, resume=True, trainer=KeepArchitectureTrainer)
