@@ -217,6 +217,9 @@ def main() -> None:
                     "row after static INT8 PTQ (minmax, 300 train images), and the input as OpenVINO FP32")
     ap.add_argument("--int8-max-drop", type=float, help="the INT8 rows with quantize's accuracy-aware search "
                     "(--max-drop, mAP50-95 points on held-out train images); artifacts *-md<P>*")
+    ap.add_argument("--int8-bias-correction", choices=["fast", "full"], default="fast",
+                    help="the OpenVINO INT8 rows with NNCF's full bias correction (quantize --bias-correction full); "
+                         "artifacts *-bcfull*")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--nms-free", action="store_true", help="YOLOv10 / YOLO26: bench every row's NMS-free export "
                     "(artifacts *-nmsfree*, tables as --tag nmsfree unless --tag is given)")
@@ -250,7 +253,7 @@ def main() -> None:
     if a.no_bench:  # the folder's rows.json / bench / table stay those of its last bench
         return
     a.tag = a.tag or ("-".join(t for t in ("nmsfree" if a.nms_free else "", "" if a.int8_max_drop is None
-                                           else f"md{a.int8_max_drop:g}") if t) or None)
+                                           else f"md{a.int8_max_drop:g}", _bc(a)[1:]) if t) or None)
     sfx = f"-{a.tag}" if a.tag else ""
     (a.out / f"rows{sfx}.json").write_text(json.dumps([[str(p), n, g] for p, n, g in rows], indent=2))
     from _common import bench_rows
@@ -259,6 +262,10 @@ def main() -> None:
     rep = bench_rows([(p, n) for p, n, _ in rows], a.out, a.data, a.imgsz, bench_dir=bench_dir, nms_free=a.nms_free)
     (a.out / f"table{sfx}.md").write_text(table(rep, rows, a))
     print((a.out / f"table{sfx}.md").read_text())
+
+
+def _bc(a) -> str:
+    return "-bcfull" if a.int8_bias_correction == "full" else ""
 
 
 def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
@@ -272,6 +279,9 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
     out = []
     backends = [b for b in a.int8.split(",") if b]
     nf = ("-nmsfree" if a.nms_free else "") + (f"-md{a.int8_max_drop:g}" if a.int8_max_drop is not None else "")
+    if "onnxruntime" in backends and a.int8_bias_correction != "fast":
+        sys.exit("recovery_methods: --int8-bias-correction full is OpenVINO's (NNCF); bench onnxruntime apart")
+    nf += _bc(a)
     if "openvino" in backends:
         ov = a.out / f"input{'-nmsfree' if a.nms_free else ''}_openvino_model"
         if not ov.exists():
@@ -279,13 +289,14 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
         out.append((ov, "input OpenVINO FP32", "input OpenVINO FP32"))
     for b in backends:
         cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax",
-                          nms_free=a.nms_free, max_drop=a.int8_max_drop)
+                          nms_free=a.nms_free, max_drop=a.int8_max_drop, bias_correction=a.int8_bias_correction)
         for pt, name, g in rows:
             slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
             dest = a.out / (f"{slug}{nf}-int8_openvino_model" if b == "openvino" else f"{slug}{nf}-int8.onnx")
             if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
                 quantize(pt, cfg, dest, threads=2)
-            md = "" if a.int8_max_drop is None else f" max-drop {a.int8_max_drop:g}"
+            md = ("" if a.int8_max_drop is None else f" max-drop {a.int8_max_drop:g}") + (
+                " full-bc" if a.int8_bias_correction == "full" else "")
             out.append((dest, f"{name} INT8 {b}{md}", f"{g} INT8 {b}{md}"))
     return out
 

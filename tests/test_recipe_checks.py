@@ -25,6 +25,8 @@ BAD = [
     ("stages:\n  - quantize: {{backend: onnxruntime, ignore: [model.22.cv9]}}\n", 5, "ignore 'model.22.cv9' is not a layer"),
     ("stages:\n  - quantize: {{backend: onnxruntime, box_float: sometimes}}\n", 5, "'box_float' is 'sometimes' \\(str\\)"),
     ("stages:\n  - quantize: {{backend: litert, box_float: true}}\n", 5, "--box-float on applies to static INT8 on"),
+    ("stages:\n  - quantize: {{backend: onnxruntime, bias_correction: full}}\n", 5,
+     "--bias-correction full is not available with --backend onnxruntime; use --backend openvino for it"),
     ("targets: {{max_map_drop: \"1.5\"}}\nstages:\n  - prune: {{ratio: 0.3}}\n", 4,
      "target 'max_map_drop' is '1.5' \\(str\\); expected a number"),
     ("stages:\n  - prune: {{ratio: \"0.3\"}}\n", 5, "stage 1 'prune': 'ratio' is '0.3' \\(str\\)"),

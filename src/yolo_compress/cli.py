@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "images, which understate INT8's cost); a split the model never trained on and you do "
                         "not report on, e.g. val when you report on test")
     p.add_argument("--preset", default="mixed", help="openvino: mixed | performance")
+    p.add_argument("--bias-correction", choices=["fast", "full"], default="fast",
+                   help="openvino: NNCF's bias correction after calibration: fast (default, one pass) or full "
+                        "(layer by layer on the quantized predecessors; slower)")
     p.add_argument("--reduce-range", choices=["auto", "on", "off"], default="auto",
                    help="onnxruntime: 7-bit weights (auto: on for CPUs without VNNI)")
     p.add_argument("--ignore", default="", help="comma-separated layer groups kept in float, e.g. model.22.cv3.0")
@@ -404,7 +407,7 @@ def _run(args, console) -> int:
         cfg = api.QuantConfig(backend=args.backend, mode=args.mode, data=args.data, imgsz=args.imgsz,
                               calibration=args.calibration, calib_images=args.calib_images, max_drop=args.max_drop,
                               control_images=args.control_images, control_split=args.control_split,
-                              preset=args.preset,
+                              preset=args.preset, bias_correction=args.bias_correction,
                               reduce_range=_TRISTATE[args.reduce_range],
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed,
                               qat_epochs=args.qat_epochs, qat_lr0=args.qat_lr0, verify=not args.no_verify,

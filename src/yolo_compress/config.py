@@ -299,6 +299,9 @@ class QuantConfig(_Config):
     control_images: int = 200
     control_split: str = "train"  # where control images come from: train (held-out part) or another split
     preset: str = "mixed"  # openvino: mixed (asymmetric activations) | performance (symmetric)
+    # openvino: NNCF's bias correction after calibration. fast (NNCF's default): one pass, the shift of each layer's
+    # output mean; full: layer by layer on the already-quantized predecessors (slower; measured in BENCHMARKS.md 10)
+    bias_correction: str = "fast"
     reduce_range: bool | None = None  # onnxruntime: 7-bit weights; None = on for CPUs without VNNI
     ignore: tuple[str, ...] = ()  # layer names (e.g. model.22.cv2.0) kept in float
     qat_epochs: int = 1
@@ -324,6 +327,8 @@ class QuantConfig(_Config):
                               f"{', '.join(CALIBRATION_METHODS)}")
         if self.preset not in ("mixed", "performance"):
             raise ConfigError(f"--preset '{self.preset}' is unknown; choose mixed or performance")
+        if self.bias_correction not in ("fast", "full"):
+            raise ConfigError(f"--bias-correction '{self.bias_correction}' is unknown; choose fast or full")
         _check_imgsz(self.imgsz)
         if self.mode in ("ptq", "qat") and not self.data:
             raise ConfigError(f"--mode {self.mode} needs calibration images: pass --data DATA.yaml (its train split)")

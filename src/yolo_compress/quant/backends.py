@@ -19,6 +19,7 @@ class Backend:
     max_drop: bool = True  # accuracy-aware mixed precision (keeps layer groups float)
     ignore: bool = True  # --ignore LAYER (keep named groups float)
     calibrations: tuple[str, ...] = ("auto", "minmax", "entropy", "percentile")
+    bias_corrections: tuple[str, ...] = ("fast",)  # "fast" = none or the backend's own; "full" = NNCF's layer-wise
     needs_gpu: bool = False
     why_not: dict | None = None  # mode -> why it is refused (one line)
 
@@ -37,7 +38,7 @@ def list_backends() -> list[str]:
 
 register_backend(Backend("onnxruntime", ("ptq", "dynamic", "fp16", "qat"), ("onnxruntime.quantization",)))
 register_backend(Backend(
-    "openvino", ("ptq", "fp16", "qat"), ("nncf",),
+    "openvino", ("ptq", "fp16", "qat"), ("nncf",), bias_corrections=("fast", "full"),
     why_not={"dynamic": "--mode dynamic is ONNX Runtime's (ConvInteger); NNCF's weight-only compression covers "
                         "MatMul layers, and YOLO is convolutions: use --backend onnxruntime or --mode ptq"}))
 register_backend(Backend("litert", ("ptq", "dynamic", "fp16", "qat"), ("litert_torch", "ai_edge_litert", "litert_quantizer"),
@@ -56,13 +57,17 @@ def check_backend(cfg: QuantConfig) -> Backend:
         raise UnsupportedError((b.why_not or {}).get(cfg.mode) or
                                f"--mode {cfg.mode} is not available with --backend {b.name}; its modes: {', '.join(b.modes)}")
     lite = " (its quantizer calibrates min/max over all layers)" if b.name == "litert" else ""
-    unsupported = [f for f, on in (("--max-drop", cfg.max_drop is not None and not b.max_drop),
-                                   ("--ignore", bool(cfg.ignore) and not b.ignore),
-                                   ("--calibration " + cfg.calibration, cfg.calibration not in b.calibrations)) if on]
-    if unsupported:
-        others = " or ".join(n for n, x in BACKENDS.items() if x.max_drop and not x.needs_gpu)
-        raise UnsupportedError(f"{unsupported[0]} is not available with --backend {b.name}{lite}; use --backend "
-                               f"{others} for it")
+    checks = (("--max-drop", cfg.max_drop is not None and not b.max_drop, lambda x: x.max_drop),
+              ("--ignore", bool(cfg.ignore) and not b.ignore, lambda x: x.ignore),
+              ("--calibration " + cfg.calibration, cfg.calibration not in b.calibrations,
+               lambda x: cfg.calibration in x.calibrations),
+              ("--bias-correction " + cfg.bias_correction, cfg.bias_correction not in b.bias_corrections,
+               lambda x: cfg.bias_correction in x.bias_corrections))
+    for flag, refused, offers in checks:
+        if refused:
+            others = " or ".join(n for n, x in BACKENDS.items() if offers(x) and not x.needs_gpu)
+            raise UnsupportedError(f"{flag} is not available with --backend {b.name}{lite}; use --backend "
+                                   f"{others} for it")
     if b.needs_gpu:
         import torch
 

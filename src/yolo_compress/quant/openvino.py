@@ -77,17 +77,20 @@ def _common(calib: Sequence[np.ndarray], preset: str, float_ops: Sequence[str]):
 
 
 def static_int8(model, calib: Sequence[np.ndarray], method: str = "auto", preset: str = "mixed",
-                float_ops: Sequence[str] = ()):
+                float_ops: Sequence[str] = (), bias_correction: str = "fast"):
     import nncf
 
     from ..progress import status
 
-    with status(f"OpenVINO INT8 calibration ({len(calib)} images, {resolve_method(method)})"):
-        return nncf.quantize(model, advanced_parameters=_advanced(method), **_common(calib, preset, float_ops))
+    bc = "" if bias_correction == "fast" else ", full bias correction"
+    with status(f"OpenVINO INT8 calibration ({len(calib)} images, {resolve_method(method)}{bc})"):
+        return nncf.quantize(model, advanced_parameters=_advanced(method), fast_bias_correction=bias_correction == "fast",
+                             **_common(calib, preset, float_ops))
 
 
 def accuracy_controlled(model, calib: Sequence[np.ndarray], control: Sequence, metric: Callable, max_drop: float,
-                        method: str = "auto", preset: str = "mixed", float_ops: Sequence[str] = ()):
+                        method: str = "auto", preset: str = "mixed", float_ops: Sequence[str] = (),
+                        bias_correction: str = "fast"):
     """NNCF's accuracy control: quantize, then revert the layers that cost most until the drop of
     ``metric(compiled_model, control)`` is within ``max_drop`` (absolute, in the metric's units)."""
     import nncf
@@ -98,6 +101,7 @@ def accuracy_controlled(model, calib: Sequence[np.ndarray], control: Sequence, m
         return nncf.quantize_with_accuracy_control(
             model, validation_dataset=nncf.Dataset(list(control)), validation_fn=metric, max_drop=max_drop,
             drop_type=nncf.DropType.ABSOLUTE, advanced_quantization_parameters=_advanced(method),
+            fast_bias_correction=bias_correction == "fast",
             **_common(calib, preset, float_ops))
 
 

@@ -50,6 +50,7 @@ class QuantResult:
     runtime_ops: dict = field(default_factory=dict)
     parity: dict | None = None
     qat: dict | None = None  # QAT: epochs, lr, the training run folder, its last val mAP
+    bias_correction: str = "fast"  # openvino: NNCF's fast (default) or full bias correction
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,7 +58,8 @@ class QuantResult:
     def summary(self) -> str:
         lines = [f"{self.mode} {self.backend}: {self.artifact}"]
         if self.calib_images:
-            lines.append(f"  calibration: {self.calib_images} train images, {self.calibration}")
+            bc = ", full bias correction" if self.bias_correction == "full" else ""
+            lines.append(f"  calibration: {self.calib_images} train images, {self.calibration}{bc}")
         if self.control_map:
             cm = self.control_map
             src = "held-out train images" if self.control_split == "train" else f"'{self.control_split}' images"
@@ -148,7 +150,8 @@ def quantize(model: str | os.PathLike, config: QuantConfig, out: str | os.PathLi
                              need_control=config.max_drop is not None, control_split=config.control_split)
             res = QuantResult(str(dest), config.backend, config.mode, config.calibration, len(qd.calib),
                               len(qd.control), list(qd.warnings), config.max_drop,
-                              control_split=config.control_split, box_float=box_float)
+                              control_split=config.control_split, box_float=box_float,
+                              bias_correction=config.bias_correction)
             if qat_info:
                 res.qat = qat_info
             runner = {"onnxruntime": _ort_ptq, "openvino": _ov_ptq, "litert": _lite_ptq}[config.backend]
@@ -488,15 +491,16 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
         return _control_map(lambda: OpenVinoRunner(inspect_artifact(path), threads), qd, cfg.imgsz)
 
     if cfg.max_drop is None:
-        return save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed), out)
+        return save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed, cfg.bias_correction), out)
     # the same first two tries as the ONNX Runtime search (all-INT8, then the head in float), then NNCF's
     # accuracy control, which ranks the remaining layers itself
     base = score(fp32)
-    full = save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed), tmp / "int8-all_openvino_model")
+    full = save(ovq.static_int8(model, qd.calib, cfg.calibration, cfg.preset, fixed, cfg.bias_correction),
+                tmp / "int8-all_openvino_model")
 
     def build_head(float_groups: Sequence[str]) -> Path:
         nodes = fixed + [x for g in float_groups for x in groups[g]]
-        return save(ovq.static_int8(ovq.read(xml), qd.calib, cfg.calibration, cfg.preset, nodes),
+        return save(ovq.static_int8(ovq.read(xml), qd.calib, cfg.calibration, cfg.preset, nodes, cfg.bias_correction),
                     tmp / "int8-head_openvino_model")
 
     hit = _first_tries(base, full, score(full), _candidates(groups, keep), build_head, score,
@@ -509,7 +513,7 @@ def _ov_ptq(fp32: Path, tmp: Path, qd, cfg: QuantConfig, res: QuantResult, threa
 
     e2e = inspect_artifact(fp32).end2end
     q = ovq.accuracy_controlled(ovq.read(xml), qd.calib, qd.control, metric, cfg.max_drop / 100, cfg.calibration,
-                                cfg.preset, fixed)
+                                cfg.preset, fixed, cfg.bias_correction)
     save(q, out)
     res.control_map["final"] = score(out)
     kept = ovq.float_groups(ovq.runtime_ops(out / name)["float_conv_names"], groups)
