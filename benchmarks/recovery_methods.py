@@ -279,24 +279,31 @@ def int8_rows(rows, a) -> list[tuple[Path, str, str]]:
     out = []
     backends = [b for b in a.int8.split(",") if b]
     nf = ("-nmsfree" if a.nms_free else "") + (f"-md{a.int8_max_drop:g}" if a.int8_max_drop is not None else "")
-    if "onnxruntime" in backends and a.int8_bias_correction != "fast":
-        sys.exit("recovery_methods: --int8-bias-correction full is OpenVINO's (NNCF); bench onnxruntime apart")
     nf += _bc(a)
+    from yolo_compress.errors import UnsupportedError
+    from yolo_compress.quant.backends import check_backend
+
+    cfgs = {b: QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax",
+                           nms_free=a.nms_free, max_drop=a.int8_max_drop, bias_correction=a.int8_bias_correction)
+            for b in backends}
+    for cfg in cfgs.values():  # quantize's own refusal, before any row is quantized
+        try:
+            check_backend(cfg)
+        except UnsupportedError as e:
+            sys.exit(f"recovery_methods: {e}")
     if "openvino" in backends:
         ov = a.out / f"input{'-nmsfree' if a.nms_free else ''}_openvino_model"
         if not ov.exists():
             export(a.model, ExportConfig(format="openvino", imgsz=a.imgsz, nms_free=a.nms_free), out=ov)
         out.append((ov, "input OpenVINO FP32", "input OpenVINO FP32"))
     for b in backends:
-        cfg = QuantConfig(backend=b, mode="ptq", data=str(a.data), imgsz=a.imgsz, calibration="minmax",
-                          nms_free=a.nms_free, max_drop=a.int8_max_drop, bias_correction=a.int8_bias_correction)
+        cfg = cfgs[b]
         for pt, name, g in rows:
             slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
             dest = a.out / (f"{slug}{nf}-int8_openvino_model" if b == "openvino" else f"{slug}{nf}-int8.onnx")
             if not dest.exists() or dest.stat().st_mtime < Path(pt).stat().st_mtime:
                 quantize(pt, cfg, dest, threads=2)
-            md = ("" if a.int8_max_drop is None else f" max-drop {a.int8_max_drop:g}") + (
-                " full-bc" if a.int8_bias_correction == "full" else "")
+            md = ("" if a.int8_max_drop is None else f" max-drop {a.int8_max_drop:g}") + (" full-bc" if _bc(a) else "")
             out.append((dest, f"{name} INT8 {b}{md}", f"{g} INT8 {b}{md}"))
     return out
 
