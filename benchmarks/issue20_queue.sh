@@ -193,9 +193,9 @@ for s in 0 1 2; do
 done
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 100 --methods f-sens --seeds 0 \
     --precision bf16 --no-bench
-# (2026-12-05, session 37) with 100 epochs the 50% YOLOv8n cut gained +0.26 over its 60-epoch rows (2 seeds) while the
-# unpruned input gained nothing: the same budget for YOLOv9t's 50% cut, whose 60-epoch rows read -1.08 against its
-# converged reference (bar -1.0, 3 seeds), seed 0, bf16 (~100-130 min on these 2-core VMs)
+# (2026-12-05, session 37) with 100 epochs the 50% YOLOv8n cut gained +0.26 over its 60-epoch rows at the same two seeds
+# (+0.07 / +0.45) while the unpruned input lost 0.82 / 0.64 against its own 60-epoch rows: the same budget for
+# YOLOv9t's 50% cut, whose 60-epoch rows read -1.08 against its converged reference (bar -1.0, 3 seeds), seed 0, bf16 (~100-130 min on these 2-core VMs)
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 100 --methods f-sens --seeds 0 --precision bf16 --no-bench \
     --out benchmarks/results/recovery-yolov9t-converged-0.50-100ep-bf16
