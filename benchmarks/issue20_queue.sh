@@ -206,7 +206,7 @@ done
 # (2026-12-06, session 40) the lever not yet tried at the 60-epoch budget, moved ahead of edge-cpu: the 50% f-sens cut
 # distilled from the best-trained YOLOv8s there is (200 + 20 + 20 epochs, 0.5479 by our evaluator vs 0.5313 for the
 # 200-epoch T8 the 20-epoch c rows used: a 3.8-point teacher-student gap instead of 2.1); fp32 like the 60-epoch
-# f-sens and input + 60 rows it is read against (~60-90 min on these 2-core VMs)
+# f-sens and input + 60 rows it is read against (~100 min: ~100 s an epoch on the Zen 4 VM, 2026-12-06)
 T8X=benchmarks/zoo/yolov8s-garbage320-60+140ep-extra20/seed0-extra20/seed0/final
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --teacher "$T8X.pt" --level 0.5 --epochs 60 \
     --row "c-sens-t40=criterion=sens,teacher=big" --methods c-sens-t40 --seeds 0 --no-bench
