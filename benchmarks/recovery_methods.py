@@ -20,6 +20,8 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
            (``prune --soft-epochs N``), cuts them (no output changes) and fine-tunes the rest; soft=N,hold=1
            instead holds them at zero for the rest of the budget in the same run (``--soft-epochs E --soft-fade
            N/E``: one schedule, the pruned network trained inside the full one) and cuts at the end
+           cut=none trains the unpruned input with the row's settings (e.g. "cut=none,teacher=none,ema_epochs=5": the
+           input trained as long with the same recipe, the fair baseline of a row that changes the recipe)
 
 Every row gets the same number of training epochs (``--epochs``; d and e split it), last-epoch weights
 (the val split is also the test split), the seed given by ``--seed`` (``--seeds 0,1,2`` for the headline rows).
@@ -152,6 +154,7 @@ def train_row(row: str, seed: int, a) -> Path:
     if row in a.custom:
         opts = dict(kv.split("=", 1) for kv in a.custom[row].split(",") if kv)
         crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
+        uncut = opts.pop("cut", "") == "none"  # cut=none: the unpruned input with these settings (a base twin)
         soft = int(opts.pop("soft", 0))  # soft pruning: the planned channels fade over this many epochs, then the cut
         hold = opts.pop("hold", "0") == "1"  # soft=N,hold=1: fade over N epochs, hold at zero to the budget's end
         if soft:
@@ -171,6 +174,8 @@ def train_row(row: str, seed: int, a) -> Path:
             if hold:  # the whole budget was the soft run: the cut model is the row's result
                 return p
             run = run / "ft"
+        elif uncut:
+            p = a.model
         else:  # the cut of row f-<criterion>, or the uniform L2 one
             p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}))
         who = opts.pop("teacher", "input")

@@ -221,6 +221,64 @@ def test_bn_freeze_keeps_running_statistics_for_the_first_epochs(small_dataset, 
     assert torch.allclose(stats(kd)[0], mean0, atol=1e-3)
 
 
+def test_ema_decay_ramps_to_an_average_over_the_given_epochs():
+    """``ema_decay``: 0 at the first update (the average follows the weights), 1 - 1/T after a few T, monotone."""
+    from yolo_compress.train import ema_decay
+
+    d = ema_decay(5, 16)  # T = 80 updates
+    assert d(0) == 0.0
+    assert d(80) == pytest.approx((1 - 1 / 80) * (1 - np.exp(-1)))
+    assert d(10_000) == pytest.approx(1 - 1 / 80)
+    assert all(d(x) < d(x + 1) for x in range(0, 400, 7))
+    assert ema_decay(0.01, 16)(50) == 0.0  # T under one update: no averaging, never a negative decay
+    # runs fingerprinted before the field existed resume unchanged; it is ours, not an Ultralytics argument
+    assert "ema_epochs" not in FinetuneConfig().fingerprint_dict()
+    assert FinetuneConfig(epochs=10, ema_epochs=5).fingerprint_dict()["ema_epochs"] == 5
+    assert "ema_epochs" not in FinetuneConfig(epochs=10, ema_epochs=5).ultralytics_args()
+    for bad in (-1, 4):
+        with pytest.raises(ConfigError, match=f"ema_epochs {bad} is outside \\[0, epochs 3\\]"):
+            FinetuneConfig(epochs=3, ema_epochs=bad)
+
+
+def test_ema_epochs_averages_the_weights_ultralytics_ema_does_not(few_images_data, default_model, tmp_path):
+    """On a small dataset Ultralytics' EMA (decay 0.9999 * (1 - exp(-updates / 2000))) saves the raw last weights;
+    ``ema_epochs=1`` saves an average that lags them, for fine-tune and distillation trainers alike. Measured: the
+    distance between the EMA and the trained weights at the end, against how far training moved them."""
+    import torch
+
+    from yolo_compress.config import DistillConfig
+    from yolo_compress.distill.distill import distill_trainer
+    from yolo_compress.train import KeepArchitectureTrainer
+
+    seen = {}
+
+    def record(trainer):
+        ema = torch.cat([p.detach().float().flatten() for p in trainer.ema.ema.parameters()])
+        raw = torch.cat([p.detach().float().flatten() for p in trainer.model.parameters()])
+        dist = (ema - raw).norm().item() if ema.numel() == raw.numel() else None
+        seen[trainer.save_dir.name] = dist, trainer.ema.decay(trainer.ema.updates)
+
+    class Recording(KeepArchitectureTrainer):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            self.add_callback("on_train_end", record)
+
+    base = dict(epochs=3, imgsz=64, batch=2, workers=0, optimizer="SGD", lr0=0.05, warmup_epochs=0.0, mosaic=0.0)
+    nbs = {"nbs": 2}  # one optimizer step (one EMA update) per batch: 8 an epoch on 16 images
+    finetune(default_model, few_images_data, FinetuneConfig(**base), tmp_path / "ultralytics", trainer=Recording,
+             extra=nbs)
+    finetune(default_model, few_images_data, FinetuneConfig(**base, ema_epochs=1), tmp_path / "ema1",
+             trainer=Recording, extra=nbs)
+    (d0, decay0), (d1, decay1) = seen["ultralytics"], seen["ema1"]
+    assert decay0 < 0.02  # 24 updates into Ultralytics' 2000-update ramp
+    assert decay1 == pytest.approx((1 - 1 / 8) * (1 - np.exp(-3)), rel=1e-6)  # T = 8 updates, 3 T done
+    assert d1 > 5 * d0  # the average now lags the last weights
+    kd = type("KD", (distill_trainer(default_model, DistillConfig()), Recording), {})  # as distill() runs it
+    finetune(default_model, few_images_data, FinetuneConfig(**base, ema_epochs=1), tmp_path / "kd", trainer=kd,
+             extra=nbs)
+    assert seen["kd"][1] == pytest.approx(decay1, rel=1e-6)
+
+
 def test_bn_freeze_epochs_must_not_be_negative():
     with pytest.raises(ConfigError, match="--bn-freeze-epochs -1 is negative"):
         FinetuneConfig(bn_freeze_epochs=-1)

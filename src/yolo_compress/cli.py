@@ -42,6 +42,9 @@ def _add_training(p: argparse.ArgumentParser) -> None:
                    help="keep BatchNorm running statistics frozen for the first N epochs (default: FinetuneConfig's)")
     p.add_argument("--mosaic", type=float, default=None,
                    help="mosaic augmentation probability (default: FinetuneConfig's; 0 = off)")
+    p.add_argument("--ema-epochs", type=float, default=None,
+                   help="average the weights (EMA) over about this many last epochs; default 0 = Ultralytics' EMA, "
+                        "whose fixed ramp averages almost nothing on a small dataset")
     p.add_argument("--recipe", default="auto",
                    help="auto (default) | recovery | gentle: the learning rate, BN and mosaic settings. recovery "
                         "(lr0 2e-3) re-trains a pruned or re-shaped model; gentle (lr0 5e-5, BN frozen 1 epoch, no "
@@ -620,7 +623,8 @@ def _losses(spec: str) -> tuple[tuple[str, float], ...]:
 
 def _recipe_overrides(args) -> dict:
     """The training-recipe flags the user gave (None = FinetuneConfig's measured default)."""
-    return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic") if getattr(args, k, None) is not None}
+    return {k: getattr(args, k) for k in ("lr0", "bn_freeze_epochs", "mosaic", "ema_epochs")
+            if getattr(args, k, None) is not None}
 
 
 def _say_precision(cfg, console) -> None:

@@ -58,6 +58,30 @@ def cpu_bf16_native() -> bool:
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
+def ema_decay(ema_epochs: float, steps_per_epoch: float):
+    """The EMA decay as a function of optimizer updates for a time constant of ``ema_epochs`` epochs: with
+    ``T = ema_epochs * steps_per_epoch`` updates, ``(1 - 1/T) * (1 - exp(-updates / T))``. It ramps from 0 (the
+    average follows the weights while they move most, e.g. right after a cut) to ``1 - 1/T``, an average over
+    roughly the last ``ema_epochs`` epochs, reached after ~3 T. Ultralytics' ramp has the same shape with a
+    ceiling of 0.9999 and a ramp of 2000 updates, whatever the run's length."""
+    import math
+
+    T = max(ema_epochs * steps_per_epoch, 1.0)
+    return lambda x: (1 - 1 / T) * (1 - math.exp(-x / T))
+
+
+def _apply_ema_epochs(trainer) -> None:
+    """Give the trainer's ``ModelEMA`` the decay of ``trainer.ema_epochs`` (no-op at 0: Ultralytics' own)."""
+    n = getattr(trainer, "ema_epochs", 0.0)
+    ema = getattr(trainer, "ema", None)
+    if not n or ema is None or getattr(ema.decay, "_ema_epochs", None) == n:
+        return
+    acc = getattr(trainer, "accumulate", None) or max(round(trainer.args.nbs / trainer.batch_size), 1)
+    steps = len(trainer.train_loader) / acc  # optimizer steps an epoch: each one updates the EMA
+    ema.decay = ema_decay(n, steps)
+    ema.decay._ema_epochs = n
+
+
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ConfigError(f"--precision '{precision}' is unknown; choose {', '.join(PRECISIONS)}")
@@ -91,6 +115,7 @@ class AllCoresTrainer(_trainer_base()):
         add_training_callbacks(self)  # epoch i/N, elapsed, ETA, last val mAP50-95 (progress.py)
         if os.environ.get(HOLD_ENV):
             self.add_callback("on_model_save", _hold_for_kill)
+        self.add_callback("on_train_epoch_start", _apply_ema_epochs)  # also after a NaN recovery rebuilt the EMA
         if self.device.type == "cpu":
             env = os.environ.get("YOLO_COMPRESS_THREADS", "")
             torch.set_num_threads(self.cpu_threads or (int(env) if env.isdigit() else 0) or os.cpu_count() or 1)
@@ -102,8 +127,15 @@ class AllCoresTrainer(_trainer_base()):
     # sets it (benchmarks/zoo.py --bf16): worth it only where ``cpu_bf16_native()``.
     cpu_bf16: bool = False
 
+    # EMA with a time constant in epochs instead of Ultralytics' fixed one (0 = Ultralytics' own). Its ModelEMA
+    # ramps its decay as 0.9999 * (1 - exp(-updates / 2000)), sized for COCO's ~1,800 optimizer steps an epoch; on a
+    # 1,000-image set at batch 16 (nbs 64: one step per 4 batches, ~16 an epoch) a 60-epoch fine-tune ends at
+    # decay ~0.38, an average over ~2 steps: the weights it saves are the raw last ones (see ``ema_decay``).
+    ema_epochs: float = 0.0
+
     def _setup_train(self, *args, **kwargs):
         super()._setup_train(*args, **kwargs)
+        _apply_ema_epochs(self)
         if self.cpu_bf16 and self.device.type == "cpu":
             if torch.get_autocast_dtype("cpu") != torch.bfloat16:
                 raise RuntimeError(f"CPU autocast dtype is {torch.get_autocast_dtype('cpu')}, expected bfloat16")
@@ -226,6 +258,9 @@ class FinetuneConfig(_Config):
     sparsity: float = 0.0  # sparsity-training strength before pruning (e.g. 1e-4); 0 = off
     sparsity_mode: str = "bn"  # bn: BN-L1 (then --criterion bn); group / growing: DepGraph group norm (then l2)
     bn_freeze_epochs: int = 0  # keep BN running statistics frozen for this many first epochs
+    # EMA of the weights over ~this many epochs (``ema_decay``); 0 = Ultralytics' ramp, which on a small dataset
+    # averages almost nothing (a 60-epoch run on 1,000 images ends at decay ~0.38)
+    ema_epochs: float = 0.0
     mosaic: float = 1.0  # Ultralytics' mosaic probability (its last close_mosaic epochs run without it)
     # CPU training precision: fp32, or forward + loss under bfloat16 autocast (``AllCoresTrainer.cpu_bf16``; weights,
     # gradients and optimizer stay fp32), or auto = bf16 where the CPU computes it natively (``cpu_bf16_native``).
@@ -233,7 +268,7 @@ class FinetuneConfig(_Config):
     # faster on an AMX Xeon (benchmarks/results/bf16-check); emulated (no AMX-BF16 / AVX512-BF16) it is slower than fp32.
     # CUDA training ignores it (Ultralytics' own AMP applies there).
     precision: str = "fp32"
-    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("precision",)
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("precision", "ema_epochs")
 
     def __post_init__(self):
         _check_imgsz(self.imgsz)
@@ -249,6 +284,9 @@ class FinetuneConfig(_Config):
         check_mode(self.sparsity_mode, self.sparsity)
         if self.bn_freeze_epochs < 0:
             raise ConfigError(f"--bn-freeze-epochs {self.bn_freeze_epochs} is negative; use 0 (off) or e.g. 1")
+        if not 0 <= self.ema_epochs <= self.epochs:
+            raise ConfigError(f"ema_epochs {self.ema_epochs:g} is outside [0, epochs {self.epochs}]; use 0 "
+                              f"(Ultralytics' EMA) or a few epochs, e.g. 5")
         if self.warmup_epochs < 0:
             raise ConfigError(f"warmup_epochs {self.warmup_epochs} is negative; use 0 (no warm-up) or e.g. 1")
         # a warm-up or BN freeze longer than the run is a leftover of a longer schedule (e.g. `run --epochs 2` on a
@@ -260,7 +298,7 @@ class FinetuneConfig(_Config):
 
     def ultralytics_args(self) -> dict:
         return {k: v for k, v in self.as_dict().items()
-                if k not in ("sparsity", "sparsity_mode", "bn_freeze_epochs", "precision")}
+                if k not in ("sparsity", "sparsity_mode", "bn_freeze_epochs", "precision", "ema_epochs")}
 
     def cpu_bf16(self) -> bool:
         """Whether training runs under CPU bfloat16 autocast (``precision``, resolved on this machine)."""
@@ -412,6 +450,8 @@ def finetune(model, data: str | os.PathLike, cfg: FinetuneConfig, out_dir: str |
     trainer = trainer or _trainer_for(cfg.sparsity, sparsity_mode=cfg.sparsity_mode)
     if cfg.bn_freeze_epochs and cfg.bn_freeze_epochs != getattr(trainer, "bn_freeze_epochs", 0):
         trainer = type(trainer.__name__, (trainer,), {"bn_freeze_epochs": cfg.bn_freeze_epochs})
+    if cfg.ema_epochs and cfg.ema_epochs != getattr(trainer, "ema_epochs", 0.0):
+        trainer = type(trainer.__name__, (trainer,), {"ema_epochs": cfg.ema_epochs})
     if resume and last.exists() and not intact_checkpoint(last):
         _set_aside_cut_run(out, last)
     cfg = _run_precision(out, cfg, resuming=resume and last.exists())
