@@ -221,10 +221,9 @@ T8X=benchmarks/zoo/yolov8s-garbage320-60+140ep-extra20/seed0-extra20/seed0/final
 # against its 2000-update ramp: decay ~0.38 after 60 epochs) and the last-epoch reading swings ~1 point between
 # neighbouring epochs. The 50% f-sens cut and the input + 60, each with --ema-epochs 5 (an average over ~5 epochs),
 # seed 0, then the 38.2% cut with it (for the INT8 point); ~35 + ~60 + ~30 min on the Zen 4 VM
+# Done (2026-12-06 09:47 UTC): sens-ema5 seed 0 read 0.5075, 0.30 under the plain row at its seed (0.5105), though
+# 3-6 points above the plain seeds mid-run; its input-ema5 twin and the 40% row are not run (the final is no higher)
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 \
-    --row "sens-ema5=criterion=sens,teacher=none,ema_epochs=5" --row "input-ema5=cut=none,teacher=none,ema_epochs=5" \
-    --methods sens-ema5,input-ema5 --seeds 0 --no-bench
-"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 60 \
     --row "sens-ema5=criterion=sens,teacher=none,ema_epochs=5" --methods sens-ema5 --seeds 0 --no-bench
 # (2026-12-05, session 32) issue 22's converged references + the same 60 epochs: the row that says how much of a
 # 60-epoch pruned row's accuracy is the epochs' (YOLOv8n's input gained 0.85 from them, through the re-warmed cycle)
