@@ -233,6 +233,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
     a.custom = {"best": a.best, **dict(r.split("=", 1) for r in a.row)}
+    for name in a.custom:  # a built-in row's name would run the built-in row, not these options
+        if name != "best" and (name in ("a", "b", "c", "d", "e", "g", "base") or name.startswith("f-")):
+            sys.exit(f"recovery_methods: --row {name}=... takes a built-in row's name (a-g, base, f-<criterion>); "
+                     f"name it otherwise, e.g. my-{name}")
     for p in (a.model, a.data, *( [a.teacher] if a.teacher else [])):
         if not p.exists():
             sys.exit(f"recovery_methods: '{p}' not found")

@@ -243,7 +243,7 @@ def test_ema_decay_ramps_to_an_average_over_the_given_epochs():
 def test_ema_epochs_averages_the_weights_ultralytics_ema_does_not(few_images_data, default_model, tmp_path):
     """On a small dataset Ultralytics' EMA (decay 0.9999 * (1 - exp(-updates / 2000))) saves the raw last weights;
     ``ema_epochs=1`` saves an average that lags them, for fine-tune and distillation trainers alike. Measured: the
-    distance between the EMA and the trained weights at the end, against how far training moved them."""
+    decay reached and the distance between the EMA and the trained weights at the end, with and without it."""
     import torch
 
     from yolo_compress.config import DistillConfig

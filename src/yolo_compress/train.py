@@ -76,8 +76,7 @@ def _apply_ema_epochs(trainer) -> None:
     ema = getattr(trainer, "ema", None)
     if not n or ema is None or getattr(ema.decay, "_ema_epochs", None) == n:
         return
-    acc = getattr(trainer, "accumulate", None) or max(round(trainer.args.nbs / trainer.batch_size), 1)
-    steps = len(trainer.train_loader) / acc  # optimizer steps an epoch: each one updates the EMA
+    steps = len(trainer.train_loader) / trainer.accumulate  # optimizer steps an epoch: each one updates the EMA
     ema.decay = ema_decay(n, steps)
     ema.decay._ema_epochs = n
 
@@ -115,7 +114,8 @@ class AllCoresTrainer(_trainer_base()):
         add_training_callbacks(self)  # epoch i/N, elapsed, ETA, last val mAP50-95 (progress.py)
         if os.environ.get(HOLD_ENV):
             self.add_callback("on_model_save", _hold_for_kill)
-        self.add_callback("on_train_epoch_start", _apply_ema_epochs)  # also after a NaN recovery rebuilt the EMA
+        # at every epoch start: the EMA is built (or rebuilt by a resume or a NaN recovery) before its first update
+        self.add_callback("on_train_epoch_start", _apply_ema_epochs)
         if self.device.type == "cpu":
             env = os.environ.get("YOLO_COMPRESS_THREADS", "")
             torch.set_num_threads(self.cpu_threads or (int(env) if env.isdigit() else 0) or os.cpu_count() or 1)
@@ -135,7 +135,6 @@ class AllCoresTrainer(_trainer_base()):
 
     def _setup_train(self, *args, **kwargs):
         super()._setup_train(*args, **kwargs)
-        _apply_ema_epochs(self)
         if self.cpu_bf16 and self.device.type == "cpu":
             if torch.get_autocast_dtype("cpu") != torch.bfloat16:
                 raise RuntimeError(f"CPU autocast dtype is {torch.get_autocast_dtype('cpu')}, expected bfloat16")
