@@ -344,9 +344,14 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
     64 px, --round-to 2, keep 0.5: 1 prune for yolov10n / yolo26n, 2 for yolov9t (bisection: 5 or more).
 
     With ``sens`` (allocation sensitivity) ``r`` scales the block weights: block i is cut at
-    ``min(max_layer_ratio, r * w_i)``, so ``r`` runs up to ``max_layer_ratio / min(w)``."""
+    ``min(max_layer_ratio, r * w_i)``, so ``r`` runs up to ``max_layer_ratio / min(w)``. Far enough up that range
+    the share kept can *rise* with ``r`` (groups too narrow to cut that far are left whole: the converged YOLOv9t at
+    --round-to 8 kept 51.5% at r 0.29, 54% at 1.95 and 83% at 3.2), so a step that keeps more than the bracket's
+    lower end closes the bracket from above; before 2026-12-06 it moved the lower end up and the search found no
+    level under 50% for YOLOv9t (it shipped 51.5%, ABOVE the target)."""
     lo, hi = 0.0, cfg.max_layer_ratio if sens is None else cfg.max_layer_ratio / min(sens.weights.values())
     s_lo, s_hi = 1.0, 1.0 - hi  # sqrt(share kept) at the bracket ends; s_hi is a guess until measured
+    k_lo = 1.0  # share kept at lo
     target = keep ** 0.5
     best: tuple[float, nn.Module, float] | None = None  # closest at or under the target
     slack: tuple[float, nn.Module, float] | None = None  # closest within UNDER_SLACK above it
@@ -371,13 +376,17 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
                 slack = (r, m, got)
         elif over is None or got < over[2]:
             over = (r, m, got)
-        if got > keep:
-            lo, s_lo = r, got ** 0.5
+        monotone = got <= k_lo  # the share kept at lo
+        if got > keep and monotone:
+            lo, s_lo, k_lo = r, got ** 0.5, got
+        elif got > keep:  # more kept than at the smaller ratio lo: past the ratios where the cut still grows with
+            hi, s_hi = r, 0.0  # the ratio (a group too narrow to cut that far is left whole), so the target is under r
         else:
             hi, s_hi = r, got ** 0.5
         if hi - lo < 2e-3:  # under one channel in 500: at most the widest layers change in between
             break
-        interpolate = (hi - lo) <= width / 2  # a step that did not halve the bracket is followed by a bisection
+        # a step that did not halve the bracket, or landed past the monotone range, is followed by a bisection
+        interpolate = monotone and (hi - lo) <= width / 2
     if slack is not None and (best is None or keep - best[2] > cfg.tolerance / 2):
         best = slack  # one channel of rounding over counts as reaching the target when nothing under it is near
     note = ""
