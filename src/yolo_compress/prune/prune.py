@@ -323,8 +323,8 @@ def _cost_table(model, cfg: PruneConfig):
 UNDER_SLACK = 0.002  # a level this far above the target counts as reaching it (one channel of rounding)
 # The search stops at the first level this close under the target (or within the tolerance's half, if smaller);
 # otherwise it runs its steps and keeps the closest level under it. Until 2026-12-06 it stopped at the first level
-# within half the tolerance (2.5 points): "keep 40%" with --round-to 4 shipped 38.8% of the converged YOLOv8n's
-# GFLOPs where 39.5% exists (sensitivity allocation; at --round-to 8 38.2% is the nearest level under 40% there).
+# within half the tolerance (2.5 points): "keep 40%" of the sensitivity cut shipped 38.2% of the converged YOLOv8n's
+# GFLOPs where 39.8% exists (--round-to 8; with --round-to 4, 38.8% where 39.5% exists). BENCHMARKS.md 10.
 CLOSE = 0.005
 
 
