@@ -380,7 +380,9 @@ def _search_ratio(det: nn.Module, cfg: PruneConfig, what: str, keep: float, base
         if got > keep and monotone:
             lo, s_lo, k_lo = r, got ** 0.5, got
         elif got > keep:  # more kept than at the smaller ratio lo: past the ratios where the cut still grows with
-            hi, s_hi = r, 0.0  # the ratio (a group too narrow to cut that far is left whole), so the target is under r
+            # the ratio (a group too narrow to cut that far is left whole), so the target is under r; s_hi is then a
+            # guess (as at the start), used only once a later step lands in the monotone range again
+            hi, s_hi = r, 0.0
         else:
             hi, s_hi = r, got ** 0.5
         if hi - lo < 2e-3:  # under one channel in 500: at most the widest layers change in between
