@@ -233,9 +233,13 @@ T8X=benchmarks/zoo/yolov8s-garbage320-60+140ep-extra20/seed0-extra20/seed0/final
 # (~42 + ~45 min on the Zen 4 VM), then seeds 1-2
 V40C=benchmarks/results/recovery-yolov8n-garbage320-200ep-0.40-60ep-close
 Y40C=benchmarks/results/recovery-yolo11n-garbage320-200ep-0.40-60ep-rt4
+# (2026-12-06, session 43) YOLOv8n's seeds first: the session-42 workspace came back without its git-ignored files, so
+# YOLO11n's seed 0 (epoch 22 of 60) starts over, and YOLOv8n's seeds 1-2 complete a measured point (seed 0 done)
 for s in 0 1 2; do
     "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.4 --epochs 60 --methods f-sens --seeds $s \
         --no-bench --out "$V40C" --base-out "$S60"
+done
+for s in 0 1 2; do
     "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --round-to 4 --methods f-sens \
         --seeds $s --no-bench --out "$Y40C" --base-out benchmarks/results/recovery-yolo11n-garbage320-200ep-0.40-60ep
 done
