@@ -18,18 +18,63 @@ def trained(model: Path, data: Path, cfg: FinetuneConfig, run: Path) -> Path:
     return kept_run(run, cfg.epochs, lambda run, resume: finetune(model, data, cfg, run, resume=resume))
 
 
+RESUME = "resume-last.pt"  # an unfinished run's committed resume point (benchmarks/snapshot_runs.py)
+SLIM_OVER = 50 * 2**20  # bytes: a bigger last.pt (YOLOv8s: 112 MB) is snapshotted without its optimizer state
+
+
+def write_atomic(dest: Path, src: Path | None = None, text: str | None = None) -> None:
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    if src is not None:
+        shutil.copyfile(src, tmp)
+    else:
+        tmp.write_text(text or "")
+    os.replace(tmp, dest)
+
+
+def write_snapshot(last: Path, snap: Path) -> str:
+    """Copy ``last`` (this run's own Ultralytics last.pt) to ``snap`` atomically. Over ``SLIM_OVER`` the copy
+    drops the optimizer's per-parameter state, keeping its param groups (Ultralytics resumes only a checkpoint
+    whose optimizer entry is not None; the moments then start afresh, at the saved epoch, EMA and learning-rate
+    schedule), so that a snapshot stays committable (YOLOv8s: 112 -> 22.5 MB)."""
+    if last.stat().st_size <= SLIM_OVER:
+        write_atomic(snap, src=last)
+        return "full"
+    import torch
+
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)  # our own training's file
+    ckpt["optimizer"] = {"state": {}, "param_groups": ckpt["optimizer"]["param_groups"]}
+    tmp = snap.with_name(f".{snap.name}.tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, snap)
+    return "without the optimizer's moments (resume restarts them)"
+
+
 def kept_run(run: Path, epochs: int, train) -> Path:
     """``run/weights/last.pt`` of a training of ``epochs`` epochs: ``train(run, resume)`` runs unless it already
     finished. A finished run's weights are also kept as ``run/final.pt`` (optimizer stripped, 2-6 MB for a
     YOLOv8n; not git-ignored, so they are committed with the row's results.csv): on a fresh checkout, where
-    weights/ is absent, they stand for the finished run and nothing is trained again."""
+    weights/ is absent, they stand for the finished run and nothing is trained again. An unfinished run whose
+    weights/ is absent resumes from its committed ``run/resume-last.pt`` (written by benchmarks/snapshot_runs.py
+    before a session ends), which is deleted once the run has finished."""
     run = run.resolve()
     last = run / "weights" / "last.pt"
     if not kept_finished(run, epochs):
         _refuse_retrain(run, epochs, last)
+        snap = run / RESUME
+        if not last.exists() and snap.exists():  # a fresh checkout: weights/ is not in git
+            last.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(last, src=snap)
+            print(f"restored {last} from the committed snapshot {snap}")
         train(run, last.exists())
-        kept_finished(run, epochs)  # keeps the new final.pt
+        if kept_finished(run, epochs):  # keeps the new final.pt
+            snap.unlink(missing_ok=True)  # final.pt replaces the resume point
     return last
+
+
+def unfinished_runs(root: Path) -> list[Path]:
+    """Run folders under ``root`` with a weights/last.pt but no kept final.pt: trainings in progress, whose
+    weights a fresh checkout would not have."""
+    return sorted(p.parent.parent for p in root.rglob("weights/last.pt") if not (p.parent.parent / "final.pt").exists())
 
 
 def _refuse_retrain(run: Path, epochs: int, last: Path) -> None:

@@ -78,6 +78,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
+from _common import write_atomic, write_snapshot
+
 os.environ.setdefault("YOLO_OFFLINE", "1")  # before Ultralytics is imported: never download
 
 ZOO = {"yolov8n": "yolov8n.yaml", "yolov8s": "yolov8s.yaml", "yolo11n": "yolo11n.yaml", "yolo11s": "yolo11s.yaml",
@@ -144,15 +146,6 @@ def train_seconds(run: Path, rows: list[dict[str, float]]) -> tuple[float, int]:
     return sum(rows[e - 1]["time"] for s, e in zip(starts, ends) if e > s), len(starts)
 
 
-def write_atomic(dest: Path, src: Path | None = None, text: str | None = None) -> None:
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if src is not None:
-        shutil.copyfile(src, tmp)
-    else:
-        tmp.write_text(text or "")
-    os.replace(tmp, dest)
-
-
 def use_bf16(args: argparse.Namespace) -> bool:
     from yolo_compress.train import resolve_cpu_bf16
 
@@ -170,27 +163,6 @@ def start_session(run: Path, bf16: bool = False) -> None:
         timespec="seconds"), "cpu": f"{c['cpu']}, family {c.get('family', '?')} model {c.get('model', '?')}",
         "usable_cpus": c.get("usable_cpus", c["logical_cpus"]), "precision": "bf16 autocast" if bf16 else "fp32"})
     write_atomic(run / MACHINES, text=json.dumps(machines, indent=1) + "\n")
-
-
-SLIM_OVER = 50 * 2**20  # bytes: a bigger last.pt (YOLOv8s: 112 MB) is snapshotted without its optimizer state
-
-
-def write_snapshot(last: Path, snap: Path) -> str:
-    """Copy ``last`` (this run's own Ultralytics last.pt) to ``snap`` atomically. Over ``SLIM_OVER`` the copy
-    drops the optimizer's per-parameter state, keeping its param groups (Ultralytics resumes only a checkpoint
-    whose optimizer entry is not None; the moments then start afresh, at the saved epoch, EMA and learning-rate
-    schedule), so that a snapshot stays committable (YOLOv8s: 112 -> 22.5 MB)."""
-    if last.stat().st_size <= SLIM_OVER:
-        write_atomic(snap, src=last)
-        return "full"
-    import torch
-
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)  # our own training's file
-    ckpt["optimizer"] = {"state": {}, "param_groups": ckpt["optimizer"]["param_groups"]}
-    tmp = snap.with_name(f".{snap.name}.tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, snap)
-    return "without the optimizer's moments (resume restarts them)"
 
 
 def snapshot_callback(run: Path, snap: Path, every: int):

@@ -74,7 +74,7 @@ def test_init_refuses_another_architecture_or_a_pruned_one(default_model, tmp_pa
 
 
 def test_snapshot_of_a_large_last_pt_drops_only_the_optimizer_state(default_model, tmp_path, monkeypatch):
-    """A long run's snapshot is committed to git each session: over zoo.SLIM_OVER it is written without the
+    """A long run's snapshot is committed to git each session: over _common.SLIM_OVER it is written without the
     optimizer's per-parameter moments (YOLOv8s: 112 -> 22.5 MB), everything else Ultralytics' resume reads kept;
     under it, a byte copy."""
     import zoo
@@ -88,7 +88,7 @@ def test_snapshot_of_a_large_last_pt_drops_only_the_optimizer_state(default_mode
     torch.save(ckpt, last)
     assert zoo.write_snapshot(last, tmp_path / "full.pt") == "full"
     assert (tmp_path / "full.pt").read_bytes() == last.read_bytes()
-    monkeypatch.setattr(zoo, "SLIM_OVER", 0)
+    monkeypatch.setattr(sys.modules["_common"], "SLIM_OVER", 0)
     assert "without the optimizer's moments" in zoo.write_snapshot(last, tmp_path / "slim.pt")
     slim = torch.load(tmp_path / "slim.pt", weights_only=False)
     # not None: Ultralytics' YOLO.train(resume=True) refuses (and silently starts anew) without an optimizer entry

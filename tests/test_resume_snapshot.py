@@ -1,0 +1,60 @@
+"""An unfinished benchmark row resumes on a fresh checkout: weights/ is git-ignored, so before a session ends
+benchmarks/snapshot_runs.py copies each unfinished run's last.pt to the committed ``resume-last.pt``, and
+``_common.kept_run`` restores it (and drops it once the run has finished and kept its final.pt)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+
+def _ckpt(path: Path, epoch: int, epochs: int = 10) -> None:
+    """The top-level values of an Ultralytics last.pt that finished_run reads: mid-run (epoch, optimizer) or
+    finished (epoch -1, optimizer stripped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opt = None if epoch == -1 else {"state": {}, "param_groups": [{"lr": 0.01}]}
+    torch.save({"epoch": epoch, "optimizer": opt, "train_args": {"epochs": epochs, "imgsz": 64}}, path)
+
+
+def test_snapshot_then_fresh_checkout_resumes_and_drops_the_snapshot(tmp_path):
+    import _common
+    import snapshot_runs
+
+    root = tmp_path / "results"
+    run, done = root / "study/f-sens-s1", root / "study/base-s0"
+    _ckpt(run / "weights/last.pt", epoch=4)
+    (run / "results.csv").write_text("epoch,x\n" + "".join(f"{i},0\n" for i in range(1, 6)))
+    _ckpt(done / "weights/last.pt", epoch=-1)
+    _ckpt(done / "final.pt", epoch=-1)
+    assert _common.unfinished_runs(root) == [run]
+
+    assert snapshot_runs.main([str(root)]) == 0
+    snap = run / _common.RESUME
+    assert snap.read_bytes() == (run / "weights/last.pt").read_bytes()
+    assert not (done / _common.RESUME).exists()  # a finished (kept) run needs none
+
+    # a fresh checkout: only what git holds (results.csv, resume-last.pt) is there
+    (run / "weights/last.pt").unlink()
+    seen = {}
+
+    def train(r: Path, resume: bool) -> None:
+        last = r / "weights/last.pt"
+        seen["resume"], seen["epoch"] = resume, torch.load(last, weights_only=False)["epoch"]
+        _ckpt(last, epoch=-1)  # the run finishes
+
+    last = _common.kept_run(run, 10, train)
+    assert seen == {"resume": True, "epoch": 4}  # resumed from the snapshot's epoch, not started over
+    assert (run / "final.pt").exists() and not snap.exists() and last == run / "weights/last.pt"
+    assert _common.unfinished_runs(root) == []
+
+
+def test_snapshot_runs_refuses_a_missing_folder(tmp_path):
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks/snapshot_runs.py"), str(tmp_path / "nope")],
+                       capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and "nope" in r.stderr and "fix:" in r.stderr
