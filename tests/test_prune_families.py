@@ -282,3 +282,54 @@ def test_end2end_export_nms_free_or_for_external_nms(pruned, tmp_path, nms_free)
     assert res.parity.passed and res.artifact.end2end is nms_free, (name, res.parity)
     y = ort.InferenceSession(str(res.artifact.path)).run(None, {"images": np.zeros((1, 3, IMGSZ, IMGSZ), np.float32)})[0]
     assert (y.shape[0], y.shape[2]) == ((1, 6) if nms_free else (1, 84)), y.shape  # 84 anchors at 64 px
+
+
+@pytest.mark.parametrize("yaml_name", ["yolov8n.yaml", "yolo11n.yaml", "yolov10n.yaml"])
+def test_gradient_scores_have_one_entry_per_root_channel(yaml_name):
+    """Torch-Pruning 1.6.1's Taylor sums a group's scores into a vector sized by the first layer it scores; in a
+    YOLOv10 C2fCIB group rooted at a depthwise conv that is the concat consumer, longer than the root, and the cut
+    named channels the root does not have (importance._RootSized). Ours: one score per root channel in every
+    group, and Torch-Pruning's own scores, bit for bit, wherever its vector was the root's length (every
+    YOLOv8n / YOLO11n group: their Taylor cuts are unchanged)."""
+    import torch_pruning as tp
+
+    from yolo_compress.prune.importance import CRITERIA
+    from yolo_compress.prune.prune import _prunable_copy, _trace_outputs
+    from yolo_compress.prune.yolo_blocks import default_ignored_layers
+
+    m, _ = _prunable_copy(load_model(yaml_name, nc=3).model)
+    ours, theirs = CRITERIA["taylor"].make(), tp.importance.GroupTaylorImportance()
+    # the groups the cut walks: the pruner prune.py builds (attention and head outputs kept out, with every submodule)
+    pruner = tp.pruner.MetaPruner(m, torch.zeros(1, 3, IMGSZ, IMGSZ), importance=ours, pruning_ratio=0.5,
+                                  ignored_layers=default_ignored_layers(m), output_transform=_trace_outputs)
+    g = torch.Generator().manual_seed(0)
+    for p in m.parameters():
+        p.grad = torch.randn(p.shape, generator=g)
+    DG, longer = pruner.DG, 0
+    for group in DG.get_all_groups(ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types):
+        dep = group[0].dep
+        n = (DG.get_out_channels if DG.is_out_channel_pruning_fn(dep.handler) else DG.get_in_channels)(dep.target.module)
+        a, b = ours(group), theirs(group)
+        if a is None:
+            assert b is None
+            continue
+        assert len(a) == n, (str(group), len(a), n)
+        if len(b) == n:
+            assert torch.equal(a, b)
+        else:
+            longer += 1
+    # YOLOv10n has such groups (so this test meets the fault; if a Torch-Pruning release fixes it, _RootSized can go)
+    assert (longer > 0) == (yaml_name == "yolov10n.yaml")
+
+
+def test_yolov10_taylor_with_sensitivity_allocation_prunes(default_data, tmp_path):
+    """The edge-cpu cut (Taylor scores, per-block ratios from the sensitivity scan) on YOLOv10n was refused with
+    'pruning broke this model (Given groups=16 ...)' before importance._RootSized."""
+    data = tmp_path / "data.yaml"
+    data.write_text(f"train: {default_data.parent / 'images' / 'val'}\nnames: [garbage, garbage_bin, overflow]\n")
+    y = load_model("yolov10n.yaml", nc=3)
+    res = prune(y, PruneConfig(target_flops=0.4, criterion="taylor", allocation="sensitivity", imgsz=IMGSZ,
+                               round_to=8, data=str(data), grad_batches=1))
+    assert abs(res.flops_kept - 0.4) <= 0.05, res.summary()
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    assert _out(res.model.model, x).shape == _out(y.model, x).shape
