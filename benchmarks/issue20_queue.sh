@@ -2,7 +2,9 @@
 # Issue 20's pending CPU work, in order; every step is resumable, so a session re-runs this in the background:
 #   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
 # and before it ends snapshots the zoo run in progress (zoo.py ... --snapshot) and commits what came out.
-# Stop it between epochs with `bash benchmarks/stop_queue.sh` (waits for the next last.pt, so no epoch is redone).
+# Stop it between epochs with `bash benchmarks/stop_queue.sh` (waits for the next last.pt, so no epoch is redone),
+# which then snapshots every unfinished row to <run>/resume-last.pt (benchmarks/snapshot_runs.py): commit those, a
+# fresh checkout (no weights/) resumes the row from them (2026-12-06, session 43).
 # Done and committed (tables in BENCHMARKS 10; not re-run here, because a fresh checkout has no row weights and
 # recovery_methods.py would train them again): the converged YOLOv8n and its two convergence tests; the 50%
 # screen (rows base,a,b,d,e,f-lamp,f-taylor,g, seed 0); f-taylor at 60 epochs (--round-to 2) and base-60; f-sens
