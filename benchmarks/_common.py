@@ -77,6 +77,12 @@ def unfinished_runs(root: Path) -> list[Path]:
     return sorted(p.parent.parent for p in root.rglob("weights/last.pt") if not (p.parent.parent / "final.pt").exists())
 
 
+def epochs_logged(run: Path) -> int:
+    """Epochs ``run/results.csv`` holds (Ultralytics writes one line an epoch after its header); 0 without one."""
+    csv = run / "results.csv"
+    return sum(1 for line in csv.read_text().splitlines()[1:] if line.strip()) if csv.exists() else 0
+
+
 def _refuse_retrain(run: Path, epochs: int, last: Path) -> None:
     """A run whose committed results.csv already holds every epoch but whose weights were never kept (rows
     trained before final.pt existed): training it again would overwrite that committed curve with another
@@ -84,7 +90,7 @@ def _refuse_retrain(run: Path, epochs: int, last: Path) -> None:
     csv = run / "results.csv"
     if last.exists() or not csv.exists() or os.environ.get("YC_RETRAIN") == "1":
         return
-    rows = sum(1 for line in csv.read_text().splitlines()[1:] if line.strip())
+    rows = epochs_logged(run)
     if rows >= epochs:
         raise SystemExit(f"error: {run} finished {rows} epochs (results.csv) but its weights were not kept "
                          f"(no final.pt); fix: bench the other rows with --tag, or set YC_RETRAIN=1 to train it "

@@ -14,12 +14,24 @@ then commit the listed files with the run's results.csv. Zoo references snapshot
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
-from _common import RESUME, unfinished_runs, write_snapshot
+from _common import RESUME, epochs_logged, unfinished_runs, write_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def git_ignored(path: Path) -> bool:
+    """True where git would not track ``path`` (a run under an ignored folder such as edge_cpu's ft-*/: a
+    snapshot there cannot be committed, so it would only cost disk). Outside a git checkout nothing is ignored."""
+    try:
+        r = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=path.parent if path.parent.is_dir() else None,
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0  # 1: not ignored; 128: not a repository
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,12 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     for root in args.roots:
         for run in unfinished_runs(root):
             last, snap = run / "weights/last.pt", run / RESUME
+            if git_ignored(snap):
+                print(f"snapshot_runs: {run} is in a folder git ignores; skipped (a snapshot there could not be "
+                      f"committed: resume it in this workspace or move the run)")
+                continue
             if snap.exists() and snap.stat().st_mtime >= last.stat().st_mtime:
                 print(f"snapshot_runs: {snap} is up to date")
                 continue
             how = write_snapshot(last, snap)
-            rows = run / "results.csv"
-            n = sum(1 for line in rows.read_text().splitlines()[1:] if line.strip()) if rows.exists() else 0
+            n = epochs_logged(run)
             print(f"snapshot_runs: {snap} ({n} epochs in results.csv, {how})")
             done += 1
     if not done:

@@ -58,3 +58,22 @@ def test_snapshot_runs_refuses_a_missing_folder(tmp_path):
     r = subprocess.run([sys.executable, str(REPO / "benchmarks/snapshot_runs.py"), str(tmp_path / "nope")],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2 and "nope" in r.stderr and "fix:" in r.stderr
+
+
+def test_snapshot_runs_skips_runs_git_ignores(tmp_path, capsys):
+    """A run inside a folder the repository ignores (edge_cpu's ft-*/ stages) gets no snapshot: it could not be
+    committed; the same run outside that folder does, and so does every run outside a git checkout."""
+    import _common
+    import snapshot_runs
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("results/**/ft-*/\nresults/**/*.pt\n!results/**/resume-last.pt\n")
+    root = tmp_path / "results"
+    hidden, kept = root / "edge/ft-1/stage", root / "study/f-sens-s0"
+    for run in (hidden, kept):
+        _ckpt(run / "weights/last.pt", epoch=2)
+    assert snapshot_runs.main([str(root)]) == 0
+    assert (kept / _common.RESUME).exists() and not (hidden / _common.RESUME).exists()
+    assert "git ignores" in capsys.readouterr().out
+    assert snapshot_runs.git_ignored(kept / _common.RESUME) is False
+    assert snapshot_runs.git_ignored(hidden / _common.RESUME) is True
