@@ -49,6 +49,20 @@ def write_snapshot(last: Path, snap: Path) -> str:
     return "without the optimizer's moments (resume restarts them)"
 
 
+def _check_snapshot(snap: Path, epochs: int) -> None:
+    """A committed resume point must be a run of the length this command trains (the recovery rows also check
+    their whole configuration through row.json): resuming a 20-epoch snapshot as a 60-epoch row would mix two
+    schedules in one curve. One line and exit otherwise, the snapshot left as it is."""
+    from yolo_compress.io import checkpoint_state
+
+    st = checkpoint_state(snap)  # reads the plain values only: no code of the file runs
+    if st is None:
+        raise SystemExit(f"error: {snap} is not a readable checkpoint; fix: delete it to train the row from its start")
+    if st["epochs"] != epochs:
+        raise SystemExit(f"error: {snap} resumes a run of {st['epochs']} epochs, this command trains {epochs}; "
+                         f"fix: run the command that made it, or delete the snapshot to start this row over")
+
+
 def kept_run(run: Path, epochs: int, train) -> Path:
     """``run/weights/last.pt`` of a training of ``epochs`` epochs: ``train(run, resume)`` runs unless it already
     finished. A finished run's weights are also kept as ``run/final.pt`` (optimizer stripped, 2-6 MB for a
@@ -62,6 +76,7 @@ def kept_run(run: Path, epochs: int, train) -> Path:
         _refuse_retrain(run, epochs, last)
         snap = run / RESUME
         if not last.exists() and snap.exists():  # a fresh checkout: weights/ is not in git
+            _check_snapshot(snap, epochs)
             last.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(last, src=snap)
             print(f"restored {last} from the committed snapshot {snap}")

@@ -77,3 +77,20 @@ def test_snapshot_runs_skips_runs_git_ignores(tmp_path, capsys):
     assert "git ignores" in capsys.readouterr().out
     assert snapshot_runs.git_ignored(kept / _common.RESUME) is False
     assert snapshot_runs.git_ignored(hidden / _common.RESUME) is True
+
+
+def test_a_snapshot_of_another_length_is_refused(tmp_path):
+    """A committed resume point of a 10-epoch run does not resume a 20-epoch command, and is kept for its own."""
+    import _common
+    import pytest
+
+    run = tmp_path / "study/f-sens-s0"
+    _ckpt(run / _common.RESUME, epoch=3, epochs=10)
+    called = []
+    with pytest.raises(SystemExit, match="resumes a run of 10 epochs, this command trains 20"):
+        _common.kept_run(run, 20, lambda r, resume: called.append(resume))
+    assert not called and (run / _common.RESUME).exists() and not (run / "weights/last.pt").exists()
+    (run / _common.RESUME).write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="not a readable checkpoint"):
+        _common.kept_run(run, 20, lambda r, resume: called.append(resume))
+    assert not called
