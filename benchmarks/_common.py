@@ -87,9 +87,17 @@ def kept_run(run: Path, epochs: int, train) -> Path:
 
 
 def unfinished_runs(root: Path) -> list[Path]:
-    """Run folders under ``root`` with a weights/last.pt but no kept final.pt: trainings in progress, whose
-    weights a fresh checkout would not have."""
-    return sorted(p.parent.parent for p in root.rglob("weights/last.pt") if not (p.parent.parent / "final.pt").exists())
+    """Run folders under ``root`` with a weights/last.pt that is not finished (Ultralytics marks a finished one
+    with epoch -1 and no optimizer) and no kept final.pt: trainings in progress, whose weights a fresh checkout
+    would not have."""
+    from yolo_compress.io import checkpoint_state
+
+    def running(last: Path) -> bool:
+        st = checkpoint_state(last)  # None: unreadable (cut mid-write), which no resume could use either
+        return st is not None and (st["epoch"] != -1 or st["has_optimizer"])
+
+    return sorted(p.parent.parent for p in root.rglob("weights/last.pt")
+                  if not (p.parent.parent / "final.pt").exists() and running(p))
 
 
 def epochs_logged(run: Path) -> int:

@@ -8,7 +8,8 @@ checks the row's configuration (row.json) before it trains.
     bash benchmarks/stop_queue.sh             # stops the queue after the next last.pt save, then runs this
     .venv/bin/python benchmarks/snapshot_runs.py [ROOT ...]   # default benchmarks/results
 
-then commit the listed files with the run's results.csv. Zoo references snapshot themselves (zoo.py --snapshot).
+then commit the listed files with the run's results.csv. stop_queue.sh also passes the zoo's ``*-extra*/`` folders
+(converged.py's 20-epoch tests train through ``kept_run`` too); zoo references snapshot themselves (zoo.py --snapshot).
 """
 
 from __future__ import annotations

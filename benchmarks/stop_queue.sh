@@ -23,4 +23,5 @@ done
 pkill -f "bash benchmarks/issue20_queue.sh"
 for p in recovery_methods.py converged.py zoo.py edge_cpu.py seed_chain.py yolo_compress.cli; do pkill -f "$p"; done
 sleep 2; pgrep -fa "recovery_methods|zoo.py|converged.py|edge_cpu|seed_chain" || echo "stop_queue: stopped"
-.venv/bin/python benchmarks/snapshot_runs.py
+# the rows, and converged.py's extra trainings (zoo.py snapshots its own references: zoo.py --snapshot)
+.venv/bin/python benchmarks/snapshot_runs.py benchmarks/results $(ls -d benchmarks/zoo/*-extra*/ 2>/dev/null)

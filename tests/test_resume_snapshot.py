@@ -32,6 +32,10 @@ def test_snapshot_then_fresh_checkout_resumes_and_drops_the_snapshot(tmp_path):
     (run / "results.csv").write_text("epoch,x\n" + "".join(f"{i},0\n" for i in range(1, 6)))
     _ckpt(done / "weights/last.pt", epoch=-1)
     _ckpt(done / "final.pt", epoch=-1)
+    old = root / "study/a-s0"  # finished before final.pt was kept: nothing to resume either
+    _ckpt(old / "weights/last.pt", epoch=-1)
+    (root / "study/cut-s0/weights").mkdir(parents=True)
+    (root / "study/cut-s0/weights/last.pt").write_bytes(b"PK")  # cut mid-write: no resume could use it
     assert _common.unfinished_runs(root) == [run]
 
     assert snapshot_runs.main([str(root)]) == 0
