@@ -245,6 +245,11 @@ for s in 0 1 2; do
     "$PY" benchmarks/recovery_methods.py --model "$Y11.pt" --level 0.4 --epochs 60 --round-to 4 --methods f-sens \
         --seeds $s --no-bench --out "$Y40C" --base-out benchmarks/results/recovery-yolo11n-garbage320-200ep-0.40-60ep
 done
+# (2026-12-06, session 44) issue 20 deliverable 1 asks the teachers converged, shown: the YOLOv8s teacher failed test 2
+# twice (0.5313 -> 0.5398 -> 0.5479, +0.85 / +0.81), each time trained on (its 20-epoch fine-tune is the next
+# teacher); test 2 of the 0.5479 checkpoint (20 epochs more, FP32, ~35-40 min on the Zen 4 VM) says whether the
+# third cycle still gains. Short enough to finish in the session where it starts (stop_queue.sh snapshots it if not)
+converge "$T8-extra20/seed0-extra20/seed0"
 # (2026-12-05, session 32) issue 22's converged references + the same 60 epochs: the row that says how much of a
 # 60-epoch pruned row's accuracy is the epochs' (YOLOv8n's input gained 0.85 from them, through the re-warmed cycle)
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
