@@ -254,15 +254,16 @@ converge "$T8-extra20/seed0-extra20/seed0"
 # 60-epoch pruned row's accuracy is the epochs' (YOLOv8n's input gained 0.85 from them, through the re-warmed cycle)
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolov9t-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 60 --methods base --seeds 0 --no-bench --out benchmarks/results/recovery-yolov9t-converged-0.50-60ep
-# (2026-12-06, session 45) edge-cpu's own run end to end again: since the corrected search (session 42) the recipe
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 60 --round-to 4 --methods base --seeds 0 --no-bench \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-60ep-rt4
+# (2026-12-06, session 45; after YOLO26n's input + 60, whose snapshots a session can commit, where this run's
+# folder is git-ignored) edge-cpu's own run end to end again: since the corrected search (session 42) the recipe
 # cuts YOLOv8n to 39.8% of the GFLOPs, not the 38.2% of section 5-now's run (~50 min on the Zen 4 VM; same
 # baseline as that run: the input + 60 epochs, seed 1). A new run folder: the old one holds the 38.2% cut
 [ -f benchmarks/results/edge-cpu-converged-60ep-398/table.md ] || \
 "$PY" benchmarks/edge_cpu.py --model "$RUN.pt" --out benchmarks/results/edge-cpu-converged-60ep-398 \
     --run-dir runs/edge-cpu-converged-60ep-398 --baseline "$S60/base-s1/final.pt" --rounds 3
-"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
-    --level 0.5 --epochs 60 --round-to 4 --methods base --seeds 0 --no-bench \
-    --out benchmarks/results/recovery-yolo26n-converged-0.50-60ep-rt4
 # (session 40) the distilled twin of the 50% f-sens row with the 200-epoch teacher T8 was replaced by c-sens-t40 above
 # (the same row with the best-trained YOLOv8s)
 # (2026-12-05, session 37; moved last in session 38: with seed 2 the gain below is -0.06 over three seeds) with 100
