@@ -6,22 +6,24 @@
 # (benchmarks/snapshot_runs.py: <run>/resume-last.pt, to commit, since a fresh checkout has no weights/).
 # With --after FILE it waits for FILE instead (a step's final.pt: stop as that step finishes, before the next one
 # has done more than create its folders, which are listed to remove by hand).
-# Usage: bash benchmarks/stop_queue.sh [max seconds to wait, 900] [--after FILE]
+# Usage: bash benchmarks/stop_queue.sh [max seconds to wait: 900 for a last.pt, no limit with --after] [--after FILE]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-limit=900; after=""
+limit=""; after=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --after) after=${2:?--after needs a file}; shift 2 ;;
         *) limit=$1; shift ;;
     esac
 done
+[ -n "$limit" ] || { [ -n "$after" ] && limit=0 || limit=900; }  # 0: no limit (a step may take hours)
 pgrep -f "bash benchmarks/issue20_queue.sh" > /dev/null || { echo "stop_queue: the queue is not running"; exit 0; }
 mark=$(mktemp); trap 'rm -f "$mark"' EXIT
 t0=$SECONDS
 while :; do
     if [ -n "$after" ]; then
         if [ -e "$after" ]; then sleep 3; echo "stop_queue: $after written; stopping the queue"; break; fi
+        pgrep -f "bash benchmarks/issue20_queue.sh" > /dev/null || { echo "stop_queue: the queue ended before $after"; break; }
     else
         new=$(find benchmarks runs -name last.pt -newer "$mark" 2>/dev/null | head -1)
         if [ -n "$new" ]; then
@@ -31,7 +33,7 @@ while :; do
             break
         fi
     fi
-    if (( SECONDS - t0 > limit )); then echo "stop_queue: nothing saved in ${limit} s; stopping anyway"; break; fi
+    if (( limit > 0 && SECONDS - t0 > limit )); then echo "stop_queue: nothing saved in ${limit} s; stopping anyway"; break; fi
     sleep 3
 done
 # the queue's whole process tree, listed before any kill: a step's own children (edge_cpu.py runs the recipe as
