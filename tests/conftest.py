@@ -28,7 +28,7 @@ from yolo_compress.shipped import DEFAULT_DATA, DEFAULT_MODEL  # noqa: E402
 
 TINY_IMGSZ = 64
 
-# The suite's longest tests (seconds each on a 2-core VM, `make test`'s --durations, 2026-12-06), started first:
+# The suite's longest tests (seconds each on a 2-core VM, `make test`'s --durations, 2026-12-07 00:10 UTC), first:
 # xdist hands the first quarter of the collection out round-robin, so these are split between the two workers from
 # the start instead of one of them running a 100-s test at the end while the other idles (longest first). Only the
 # order changes; a test missing from here runs where it is collected.
