@@ -20,6 +20,9 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
            (``prune --soft-epochs N``), cuts them (no output changes) and fine-tunes the rest; soft=N,hold=1
            instead holds them at zero for the rest of the budget in the same run (``--soft-epochs E --soft-fade
            N/E``: one schedule, the pruned network trained inside the full one) and cuts at the end
+           cap=R caps every block's channel ratio of the cut at R (``PruneConfig.max_layer_ratio``; the sensitivity
+           allocation then cuts the costlier blocks harder to meet the level), e.g. "criterion=sens,cap=0.4,teacher=none";
+           span=S sets the sensitivity allocation's span (``PruneConfig.sensitivity_span``, default 2)
            cut=none trains the unpruned input with the row's settings (e.g. "cut=none,teacher=none,ema_epochs=5": the
            input trained as long with the same recipe, the fair baseline of a row that changes the recipe)
 
@@ -154,6 +157,11 @@ def train_row(row: str, seed: int, a) -> Path:
     if row in a.custom:
         opts = dict(kv.split("=", 1) for kv in a.custom[row].split(",") if kv)
         crit = opts.pop("criterion", None)  # e.g. taylor: the cut of row f-<criterion>
+        cut_kw = {}  # options of the cut: cap=R, each block's ratio capped at R; span=S, the sensitivity allocation's span
+        if "cap" in opts:
+            cut_kw["max_layer_ratio"] = float(opts.pop("cap"))
+        if "span" in opts:
+            cut_kw["sensitivity_span"] = float(opts.pop("span"))
         uncut = opts.pop("cut", "") == "none"  # cut=none: the unpruned input with these settings (a base twin)
         soft = int(opts.pop("soft", 0))  # soft pruning: the planned channels fade over this many epochs, then the cut
         hold = opts.pop("hold", "0") == "1"  # soft=N,hold=1: fade over N epochs, hold at zero to the budget's end
@@ -167,7 +175,7 @@ def train_row(row: str, seed: int, a) -> Path:
                 total = E if hold else soft
                 res, info = soft_prune(a.model, PruneConfig(target_flops=a.level, imgsz=a.imgsz, data=str(a.data),
                                                              round_to=a.round_to, soft_fade=soft / total,
-                                                             **(CRITERIA[crit] if crit else {})),
+                                                             **(CRITERIA[crit] if crit else {}), **cut_kw),
                                         total, run / "soft", ft=FinetuneConfig(**{**ft.as_dict(), "epochs": total}))
                 save_model(res.model, p)
                 p.with_suffix(".txt").write_text(res.summary() + "\n" + soft_summary(info) + "\n")
@@ -177,7 +185,8 @@ def train_row(row: str, seed: int, a) -> Path:
         elif uncut:
             p = a.model
         else:  # the cut of row f-<criterion>, or the uniform L2 one
-            p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}))
+            p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}),
+                        **cut_kw)
         who = opts.pop("teacher", "input")
         teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
         over = {k: (int(v) if k == "bn_freeze_epochs" else v if k in ("optimizer", "precision") else float(v))

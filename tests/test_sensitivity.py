@@ -95,6 +95,9 @@ def test_the_block_that_hurts_is_cut_least_and_the_checkpoint_records_the_scan(o
     ({"allocation": "sensitivity"}, "pass --data"),
     ({"allocation": "sensitivity", "data": "d.yaml", "global_pruning": True}, "drop --global"),
     ({"allocation": "magic"}, "choose one of: flops, latency, sensitivity"),
+    ({"allocation": "sensitivity", "data": "d.yaml", "sensitivity_span": 0.5}, r"outside \[1, 10\]"),
+    ({"allocation": "sensitivity", "data": "d.yaml", "sensitivity_span": True}, r"outside \[1, 10\]"),
+    ({"sensitivity_span": 3.0}, "--allocation sensitivity only"),
 ])
 def test_bad_sensitivity_config(kwargs, match):
     with pytest.raises(ConfigError, match=match):
@@ -150,3 +153,44 @@ def test_target_search_survives_a_share_kept_that_rises_with_the_ratio(keep, tra
     res = prune(y, PruneConfig(target_flops=keep, allocation="sensitivity", criterion="l2", imgsz=64,
                                data=str(train_yaml), grad_batches=1))
     assert keep - 0.025 <= res.flops_kept <= keep and not res.note, res.summary()
+
+
+def test_the_span_bounds_how_far_apart_block_weights_go():
+    """Costs nine orders of magnitude apart: span 1 weighs every block alike, span S keeps the costliest at 1/S^2
+    of the cheapest, and a costlier block never weighs more than a cheaper one."""
+    from yolo_compress.prune.sensitivity import block_weights
+
+    cost = {0: 1e-3, 1: 1.0, 2: 3.0, 3: 1e3, 4: 1e6}
+    assert set(block_weights(cost, 1.0).values()) == {1.0}
+    for span in (2.0, 3.0):
+        w = block_weights(cost, span)
+        assert max(w.values()) == 1.0 and min(w.values()) == pytest.approx(1 / span**2), w
+        assert [w[i] for i in sorted(cost)] == sorted(w.values(), reverse=True), w
+    assert block_weights(cost, 3.0)[4] < block_weights(cost, 2.0)[4]
+
+
+def test_cli_span_is_applied_and_recorded(tiny_pt, train_yaml, tmp_path):
+    """`prune --sensitivity-span 3`: the record beside the checkpoint names the span, and its weights and block
+    ratios are the ones that span gives the recorded probe costs; a span out of range is one line, nothing written."""
+    from conftest import run_cli
+
+    from yolo_compress.prune.sensitivity import FLOOR, block_weights
+
+    out = tmp_path / "p.pt"
+    r = run_cli("prune", str(tiny_pt), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
+                "--data", str(train_yaml), "--sensitivity-span", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.with_suffix(".sensitivity.json").read_text())
+    assert rec["span"] == 3.0
+    cost = {int(i): max(b["dloss"], FLOOR) / b["dflops"] for i, b in rec["blocks"].items()}
+    want = block_weights(cost, 3.0)
+    assert want != pytest.approx(block_weights(cost, 2.0)), "these probe costs do not tell span 3 from the default"
+    assert {int(i): b["weight"] for i, b in rec["blocks"].items()} == pytest.approx(want)
+    assert {int(i): x for i, x in rec["ratios"].items()} == pytest.approx(
+        {i: min(0.9, rec["scale"] * w) for i, w in want.items()})
+    bad = tmp_path / "q.pt"
+    r = run_cli("prune", str(tiny_pt), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
+                "--data", str(train_yaml), "--sensitivity-span", "0.5", "--out", str(bad))
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert r.returncode != 0 and len(lines) == 1 and "--sensitivity-span 0.5" in lines[0], r.stderr
+    assert not bad.exists()

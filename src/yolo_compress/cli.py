@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "sensitivity: a ratio per block, lower where a probe cut raises the training loss most "
                         "(needs --data; BENCHMARKS.md 10)")
     p.add_argument("--latency-table", help="--allocation latency: reuse a cost table (<out>.latency.json of a run)")
+    p.add_argument("--sensitivity-span", type=float, default=2.0,
+                   help="--allocation sensitivity: the costliest block is cut at 1/SPAN^2 of the cheapest block's "
+                        "ratio (default 2; 1 cuts every block alike)")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
     p.add_argument("--imgsz", type=int, help="image size for GFLOPs and tracing (default: the "
                    "checkpoint's training imgsz, else 640)")
@@ -479,7 +482,8 @@ def _run(args, console) -> int:
     if args.command == "prune":
         cfg = api.PruneConfig(ratio=args.ratio, target_flops=args.target_flops, target_params=args.target_params,
                               criterion=args.criterion, allocation=args.allocation, latency_table=args.latency_table,
-                              global_pruning=args.global_pruning, round_to=args.round_to, imgsz=args.imgsz,
+                              sensitivity_span=args.sensitivity_span, global_pruning=args.global_pruning,
+                              round_to=args.round_to, imgsz=args.imgsz,
                               ignore=tuple(n for n in args.ignore.split(",") if n), seed=args.seed, data=args.data,
                               soft_epochs=args.soft_epochs, soft_fade=args.soft_fade)
         from .prune.schedule import check_max_drop

@@ -219,10 +219,13 @@ class PruneConfig(_Config):
     # top-level block gets its own ratio, lower where a probe cut raises the training loss most per GFLOP saved
     # (prune/sensitivity.py; needs data). BENCHMARKS.md 10.
     allocation: str = "flops"
+    # allocation sensitivity: how far apart block ratios may be; the costliest block is cut at 1 / span**2 of the
+    # cheapest one's ratio (prune/sensitivity.py; 1 = every block alike)
+    sensitivity_span: float = 2.0
     latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
     # soft pruning (prune/soft.py): the cut is planned on the input, its channels fade to zero over this many
     # epochs of training on `data` while the whole network trains, then they are cut (no output changes)
-    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("soft_epochs", "soft_fade")
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("soft_epochs", "soft_fade", "sensitivity_span")
     soft_epochs: int = 0
     soft_fade: float = 1.0  # share of soft_epochs over which they fade; held at zero (trained around) for the rest
 
@@ -235,6 +238,12 @@ class PruneConfig(_Config):
             raise ConfigError("allocation 'sensitivity' gives each block its own ratio; drop --global")
         if self.allocation == "sensitivity" and not self.data:
             raise ConfigError("allocation 'sensitivity' scores blocks on training images: pass --data DATA.yaml")
+        if isinstance(self.sensitivity_span, bool) or not isinstance(self.sensitivity_span, float | int) \
+                or not 1 <= self.sensitivity_span <= 10:
+            raise ConfigError(f"--sensitivity-span {self.sensitivity_span} is outside [1, 10]; 2 is the default, "
+                              f"1 cuts every block alike, 3 cuts the costliest block at 1/9 of the cheapest one's ratio")
+        if self.sensitivity_span != 2.0 and self.allocation != "sensitivity":
+            raise ConfigError("--sensitivity-span shapes --allocation sensitivity only; add it or drop the span")
         if self.allocation == "sensitivity" and self.target_flops == AUTO:
             raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "
                               "drop 'allocation: sensitivity' or give target_flops: 0.x")

@@ -15,7 +15,8 @@ scans of Li et al. 2017 and NetAdapt, with a loss instead of an accuracy so it n
    cheapest blocks have weight 1 and the costliest ``1 / SPAN**2`` of it (``BETA`` = 0.5, ``SPAN`` = 2: a block
    16x costlier than the median is cut at a quarter of the ratio of one 16x cheaper). The clip matters: on the
    converged YOLOv8n the probe costs span five orders of magnitude (deep P5 blocks lose nothing measurable,
-   the stem and the head 20+ loss units), and unclipped weights freeze every block but one;
+   the stem and the head 20+ loss units), and unclipped weights freeze every block but one. ``SPAN`` is
+   ``cfg.sensitivity_span`` (default 2; 1 cuts every block alike, 3 lets the costliest keep 9x more of theirs);
 3. *search*: the block ratios are ``min(max_layer_ratio, r * w_i)`` and ``r`` is searched like a uniform ratio
    until the GFLOPs target is met, so the target stays a budget exactly as for the other allocations.
 
@@ -46,6 +47,7 @@ class Sensitivity:
     dloss: dict[int, float] = field(default_factory=dict)
     dflops: dict[int, float] = field(default_factory=dict)
     weights: dict[int, float] = field(default_factory=dict)
+    span: float = SPAN
 
     def ratios(self, r: float, cap: float) -> dict[int, float]:
         return {i: min(cap, r * w) for i, w in self.weights.items()}
@@ -57,7 +59,7 @@ class Sensitivity:
                 + "\n".join(rows))
 
     def as_dict(self) -> dict:
-        return {"probe": PROBE, "beta": BETA, "span": SPAN, "base_loss": self.base_loss,
+        return {"probe": PROBE, "beta": BETA, "span": self.span, "base_loss": self.base_loss,
                 "blocks": {str(i): {"dflops": self.dflops[i], "dloss": self.dloss[i], "weight": self.weights[i]}
                            for i in sorted(self.weights)}}
 
@@ -120,7 +122,7 @@ def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats, 
     from .importance import CRITERIA
 
     probe_cfg = replace(cfg, criterion="l2" if CRITERIA[cfg.criterion].needs_gradients else cfg.criterion,
-                        allocation="flops")
+                        allocation="flops", sensitivity_span=SPAN)  # a probe is a plain cut of one block
     from ..progress import task_progress
 
     dloss, dflops = {}, {}
@@ -138,8 +140,13 @@ def measure(det: nn.Module, cfg, ref_shape: tuple[int, ...], prune_once, stats, 
 
         raise UnsupportedError("allocation 'sensitivity': no block of this model lost GFLOPs when probed")
     cost = {i: max(dloss[i], FLOOR) / dflops[i] for i in dloss}
+    span = cfg.sensitivity_span
+    return Sensitivity(base, dloss, dflops, block_weights(cost, span), span)
+
+
+def block_weights(cost: dict[int, float], span: float = SPAN) -> dict[int, float]:
+    """Step 2 of the module docstring: cost per GFLOP saved -> weight in [1 / span**2, 1], the cheapest 1."""
     ref = statistics.median(cost.values())
-    raw = {i: min(SPAN, max(1 / SPAN, (ref / c) ** BETA)) for i, c in cost.items()}
+    raw = {i: min(span, max(1 / span, (ref / c) ** BETA)) for i, c in cost.items()}
     top = max(raw.values())
-    weights = {i: w / top for i, w in raw.items()}
-    return Sensitivity(base, dloss, dflops, weights)
+    return {i: w / top for i, w in raw.items()}
