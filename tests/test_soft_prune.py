@@ -104,14 +104,19 @@ def test_a_recipe_prune_stage_with_soft_epochs_gets_the_data(tmp_path, default_m
     assert r.stages[0].config.soft_epochs == 1 and r.stages[0].config.data == str(val_as_train_data.resolve())
 
 
-def test_the_soft_fields_leave_fingerprints_of_earlier_runs_alone(val_as_train_data):
-    """A resume after the upgrade must not redo finished prune steps: at their defaults the new fields are not
-    part of what runs compare (a fingerprint change set a finished iterative step aside once)."""
+def test_fields_added_later_leave_fingerprints_of_earlier_runs_alone(val_as_train_data):
+    """A resume after the upgrade must not redo finished prune steps: at their defaults the new fields (soft
+    pruning's, the sensitivity span) are not part of what runs compare (a fingerprint change set a finished
+    iterative step aside once); set, they are."""
+    later = {"soft_epochs", "soft_fade", "sensitivity_span"}
     hard = PruneConfig(target_flops=0.5, imgsz=IMGSZ)
-    assert not {"soft_epochs", "soft_fade"} & set(hard.fingerprint_dict())
-    assert set(hard.as_dict()) - set(hard.fingerprint_dict()) == {"soft_epochs", "soft_fade"}
+    assert not later & set(hard.fingerprint_dict())
+    assert set(hard.as_dict()) - set(hard.fingerprint_dict()) == later
     soft = PruneConfig(target_flops=0.5, imgsz=IMGSZ, data=str(val_as_train_data), soft_epochs=2)
     assert soft.fingerprint_dict()["soft_epochs"] == 2
+    wide = PruneConfig(target_flops=0.5, imgsz=IMGSZ, data=str(val_as_train_data), allocation="sensitivity",
+                       sensitivity_span=3)
+    assert wide.fingerprint_dict()["sensitivity_span"] == 3
 
 
 def test_the_report_reads_a_soft_prune_stage_as_training(tmp_path):
