@@ -169,15 +169,17 @@ def test_the_span_bounds_how_far_apart_block_weights_go():
     assert block_weights(cost, 3.0)[4] < block_weights(cost, 2.0)[4]
 
 
-def test_cli_span_is_applied_and_recorded(tiny_pt, train_yaml, tmp_path):
+def test_cli_span_is_applied_and_recorded(default_model, train_yaml, tmp_path):
     """`prune --sensitivity-span 3`: the record beside the checkpoint names the span, and its weights and block
-    ratios are the ones that span gives the recorded probe costs; a span out of range is one line, nothing written."""
+    ratios are the ones that span gives the recorded probe costs; a span out of range is one line, nothing written.
+    On the trained reference model, whose probe costs span orders of magnitude (an untrained one's depend on its
+    random init), so span 3 and the default give different weights."""
     from conftest import run_cli
 
     from yolo_compress.prune.sensitivity import FLOOR, block_weights
 
     out = tmp_path / "p.pt"
-    r = run_cli("prune", str(tiny_pt), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
+    r = run_cli("prune", str(default_model), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
                 "--data", str(train_yaml), "--sensitivity-span", "3", "--out", str(out))
     assert r.returncode == 0, r.stderr
     rec = json.loads(out.with_suffix(".sensitivity.json").read_text())
@@ -189,7 +191,7 @@ def test_cli_span_is_applied_and_recorded(tiny_pt, train_yaml, tmp_path):
     assert {int(i): x for i, x in rec["ratios"].items()} == pytest.approx(
         {i: min(0.9, rec["scale"] * w) for i, w in want.items()})
     bad = tmp_path / "q.pt"
-    r = run_cli("prune", str(tiny_pt), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
+    r = run_cli("prune", str(default_model), "--target-flops", "0.6", "--imgsz", "64", "--allocation", "sensitivity",
                 "--data", str(train_yaml), "--sensitivity-span", "0.5", "--out", str(bad))
     lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
     assert r.returncode != 0 and len(lines) == 1 and "--sensitivity-span 0.5" in lines[0], r.stderr

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .config import SENSITIVITY_SPAN
+
 _DEFAULT_LOSSES = "cls_kl=1,ld=1,cwd=10"  # BENCHMARKS.md 6a/6b (DistillConfig's own default)
 
 
@@ -226,9 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "sensitivity: a ratio per block, lower where a probe cut raises the training loss most "
                         "(needs --data; BENCHMARKS.md 10)")
     p.add_argument("--latency-table", help="--allocation latency: reuse a cost table (<out>.latency.json of a run)")
-    p.add_argument("--sensitivity-span", type=float, default=2.0,
-                   help="--allocation sensitivity: the costliest block is cut at 1/SPAN^2 of the cheapest block's "
-                        "ratio (default 2; 1 cuts every block alike)")
+    p.add_argument("--sensitivity-span", type=float, default=SENSITIVITY_SPAN, metavar="S",
+                   help="--allocation sensitivity: the costliest block is cut at 1/S^2 of the cheapest block's "
+                        f"ratio (default {SENSITIVITY_SPAN:g}; 1 cuts every block alike)")
     p.add_argument("--round-to", type=int, default=8, help="keep channel counts multiples of N (default 8)")
     p.add_argument("--imgsz", type=int, help="image size for GFLOPs and tracing (default: the "
                    "checkpoint's training imgsz, else 640)")

@@ -193,6 +193,9 @@ AUTO = "auto"  # recipe value of prune target_flops / quantize backend: decided 
 ALLOCATIONS = ("flops", "latency", "sensitivity")
 
 
+SENSITIVITY_SPAN = 2.0  # PruneConfig.sensitivity_span's default
+
+
 @dataclass(frozen=True)
 class PruneConfig(_Config):
     """What to prune and how much. Give exactly one of ``ratio`` (share of channels removed per prunable
@@ -221,7 +224,7 @@ class PruneConfig(_Config):
     allocation: str = "flops"
     # allocation sensitivity: how far apart block ratios may be; the costliest block is cut at 1 / span**2 of the
     # cheapest one's ratio (prune/sensitivity.py; 1 = every block alike)
-    sensitivity_span: float = 2.0
+    sensitivity_span: float = SENSITIVITY_SPAN
     latency_table: str | None = None  # allocation latency: a saved cost table (JSON) instead of profiling here
     # soft pruning (prune/soft.py): the cut is planned on the input, its channels fade to zero over this many
     # epochs of training on `data` while the whole network trains, then they are cut (no output changes)
@@ -242,7 +245,7 @@ class PruneConfig(_Config):
                 or not 1 <= self.sensitivity_span <= 10:
             raise ConfigError(f"--sensitivity-span {self.sensitivity_span} is outside [1, 10]; 2 is the default, "
                               f"1 cuts every block alike, 3 cuts the costliest block at 1/9 of the cheapest one's ratio")
-        if self.sensitivity_span != 2.0 and self.allocation != "sensitivity":
+        if self.sensitivity_span != SENSITIVITY_SPAN and self.allocation != "sensitivity":
             raise ConfigError("--sensitivity-span shapes --allocation sensitivity only; add it or drop the span")
         if self.allocation == "sensitivity" and self.target_flops == AUTO:
             raise ConfigError("target_flops: auto prunes to an architecture timed in the device profile (uniform); "

@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..config import SENSITIVITY_SPAN
+
 PROBE = 0.3  # share of a block's channels cut by its probe
 BETA = 0.5  # weights = clip((median cost / cost) ** BETA, 1 / SPAN, SPAN), then divided by the largest
-SPAN = 2.0
+SPAN = SENSITIVITY_SPAN  # the default; cfg.sensitivity_span is the one used
 FLOOR = 1e-4  # a probe that lowers the loss (noise) counts as this cheap, in loss units
 
 
