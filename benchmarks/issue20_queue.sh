@@ -301,3 +301,8 @@ done
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 100 --round-to 4 --methods base --seeds 0 --precision bf16 --no-bench \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
+# (2026-12-07, session 50) issue 20's YOLOv8n 50% row stands 0.09 short against the input + 60 epochs (-0.59; -0.64 at
+# 100 epochs, 3 seeds each): screen the sensitivity span (prune --sensitivity-span 3, default 2) at the 100-epoch bf16
+# budget, seed 0, beside f-sens's three seeds in the same folder (~52 min on the Zen 4 VM); seeds 1-2 only if it leads
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span3 --seeds 0 \
+    --row "span3=criterion=sens,span=3,teacher=none" --precision bf16 --no-bench
