@@ -4,6 +4,8 @@ run proves it continues the same plan; bad configurations are refused before any
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -117,6 +119,24 @@ def test_fields_added_later_leave_fingerprints_of_earlier_runs_alone(val_as_trai
     wide = PruneConfig(target_flops=0.5, imgsz=IMGSZ, data=str(val_as_train_data), allocation="sensitivity",
                        sensitivity_span=3)
     assert wide.fingerprint_dict()["sensitivity_span"] == 3
+
+
+def test_a_soft_plan_saved_before_a_later_field_still_matches(tmp_path, val_as_train_data):
+    """plan.json records every prune option; one saved before the sensitivity span existed (no such key) matches the
+    same config today, and a plan made with another span, or another input, does not."""
+    from yolo_compress.prune.soft import identity, same_identity
+
+    src = tmp_path / "m.pt"
+    src.write_bytes(b"weights")
+    cfg = PruneConfig(target_flops=0.5, imgsz=IMGSZ, data=str(val_as_train_data), allocation="sensitivity",
+                      soft_epochs=2)
+    now = identity(src, cfg)
+    before = {**now, "prune": {k: v for k, v in now["prune"].items() if k != "sensitivity_span"}}
+    assert "sensitivity_span" in now["prune"] and same_identity(before, now)
+    assert not same_identity(before, identity(src, replace(cfg, sensitivity_span=3.0)))
+    other = tmp_path / "n.pt"
+    other.write_bytes(b"other weights")
+    assert not same_identity(now, identity(other, cfg))
 
 
 def test_the_report_reads_a_soft_prune_stage_as_training(tmp_path):

@@ -28,8 +28,14 @@ class _Config:
 
     def fingerprint_dict(self) -> dict:
         """``as_dict()`` as resumes compare it (see ``LATER_FIELDS``)."""
-        defaults = {f.name: f.default for f in fields(self)}  # type: ignore[arg-type]
-        return {k: v for k, v in self.as_dict().items() if not (k in self.LATER_FIELDS and v == defaults[k])}
+        return self.comparable(self.as_dict())
+
+    @classmethod
+    def comparable(cls, d: dict) -> dict:
+        """A stored ``as_dict()`` without the later fields at their defaults: what it was saved with before a field
+        existed compares equal to what it is saved with now."""
+        defaults = {f.name: f.default for f in fields(cls)}  # type: ignore[arg-type]
+        return {k: v for k, v in d.items() if not (k in cls.LATER_FIELDS and v == defaults[k])}
 
     @classmethod
     def from_dict(cls, d: dict):

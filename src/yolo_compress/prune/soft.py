@@ -76,6 +76,14 @@ def identity(src: Path, cfg: PruneConfig) -> dict:
                                   "prune": cfg.as_dict()}))  # as it reads back from plan.json (tuples -> lists)
 
 
+def same_identity(stored: dict, ident: dict) -> bool:
+    """Whether a saved plan's identity is ``ident``; prune options added since it was saved count at their
+    defaults (``PruneConfig.LATER_FIELDS``), so an upgrade does not refuse to resume it."""
+    def norm(d: dict) -> dict:
+        return {**d, "prune": PruneConfig.comparable(d.get("prune", {}))}
+    return norm(stored) == norm(ident)
+
+
 def make_plan(model, cfg: PruneConfig):
     """Prune ``model`` as ``prune`` would; returns (plan, PruneResult). The cut is made a second time with the
     search's ratio to record its groups; both must agree channel for channel."""
@@ -215,7 +223,7 @@ def soft_prune(src, cfg: PruneConfig, epochs: int, out_dir, ft=None, console=Non
     sens = None
     if plan_f.exists():
         plan = Plan.load(plan_f)
-        if plan.identity != ident:
+        if not same_identity(plan.identity, ident):
             raise ConfigError(f"'{plan_f}' was planned from another input or prune config; use another output folder "
                               f"or remove '{out}' to start again")
     else:
