@@ -60,7 +60,18 @@ def _heads(kd: KDModel, x: torch.Tensor):
 
 @pytest.mark.parametrize("name", list_losses())
 def test_loss_finite_student_only_gradients_and_zero_on_equal(name):
-    student = _student()
+    _check_loss(name, "yolov8n.yaml")
+
+
+@pytest.mark.parametrize("name", list_losses("head"))
+def test_head_losses_on_a_head_without_dfl(name):
+    """YOLO26's head has no DFL (reg_max 1: it outputs the box sides): ``ld`` was a KL over one bin, 0 whatever
+    the boxes, and ``box`` read every side as 0 (IoU 0, loss 1, no gradient). Both must see the boxes."""
+    _check_loss(name, "yolo26n.yaml")
+
+
+def _check_loss(name: str, yaml: str):
+    student = _student(yaml=yaml)
     kd = KDModel(copy.deepcopy(student), student, DistillConfig(losses=((name, 1.0),), warmup_epochs=0))
     # zero when the student *is* the teacher (same weights, both in eval mode so BN behaves the same)
     kd.eval()
@@ -82,6 +93,9 @@ def test_loss_finite_student_only_gradients_and_zero_on_equal(name):
     assert all(p.grad is None for p in kd.teacher_model.parameters())
     grads = [p.grad for n, p in kd.student_model.named_parameters() if "dfl" not in n]
     assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
+    if name in ("ld", "box"):  # the box losses reach the head's box branch itself (one-to-many: cv2)
+        box_grads = [p.grad for p in kd.student_model.model[-1].cv2.parameters()]
+        assert sum(float(g.abs().sum()) for g in box_grads if g is not None) > 0, f"{name} leaves the boxes alone"
     opt.step()
     for k, t in kd.teacher_model.state_dict().items():
         assert torch.equal(t, teacher_before[k]), f"teacher tensor {k} changed"

@@ -3,7 +3,9 @@
 Head losses compare the raw Detect outputs of student and teacher at the same anchors (same strides and
 feature levels): ``scores`` (B, nc, A) class logits and ``boxes`` (B, 4*reg_max, A) DFL logits. They are
 weighted per anchor by the teacher's confidence (its max class probability), so the background that
-dominates the anchors does not dominate the loss.
+dominates the anchors does not dominate the loss. Heads without DFL (``reg_max`` 1: YOLO26) output the four
+box sides directly (stride units); there ``ld``, which has no distribution to match, is the L1 distance
+between the student's and the teacher's sides, and ``box`` takes the sides as they are.
 
 Feature losses compare the neck outputs (the Detect inputs, P3-P5) after a learned 1x1 adapter from the
 student's channels to the teacher's (identity-initialised when the widths match).
@@ -13,8 +15,10 @@ student's channels to the teacher's (identity-initialised when the widths match)
                independent sigmoids), x T^2. Hinton et al. 2015, "Distilling the Knowledge in a Neural Network".
 ``cls_softmax`` KL between softmax over classes of teacher/T and student/T, x T^2 (the seeds' form).
 ``ld``         Localization distillation: KL between the DFL box-side distributions, x T^2. Zheng et al.
-               CVPR 2022, "Localization Distillation for Dense Object Detection".
-``box``        1 - IoU between student and teacher boxes (DFL expectations), weighted by teacher confidence.
+               CVPR 2022, "Localization Distillation for Dense Object Detection". Without DFL (reg_max 1):
+               L1 between the box sides (no temperature).
+``box``        1 - IoU between student and teacher boxes (DFL expectations, or the sides without DFL),
+               weighted by teacher confidence.
 ``mse``        MSE on adapted neck features.
 ``cwd``        Channel-wise distillation: per channel, KL between spatial softmaxes (T), x T^2. Shu et al.
                ICCV 2021, "Channel-wise Knowledge Distillation for Dense Prediction".
@@ -116,9 +120,21 @@ def _dist(boxes: torch.Tensor, reg_max: int) -> torch.Tensor:
     return boxes.view(b, 4, reg_max, a)
 
 
+def _sides(boxes: torch.Tensor, reg_max: int) -> torch.Tensor:
+    """(B, 4, A) box-side distances in stride units: the DFL expectation, or, for a head without DFL
+    (reg_max 1, YOLO26), the outputs themselves, which that head decodes as they are."""
+    if reg_max == 1:
+        return boxes
+    proj = torch.arange(reg_max, dtype=boxes.dtype, device=boxes.device).view(1, 1, -1, 1)
+    return (_dist(boxes, reg_max).softmax(2) * proj).sum(2)
+
+
 @register_loss("ld", "head")
 class LocalizationKL(HeadLoss):
     def forward(self, s, t, temperature):
+        if self.reg_max == 1:  # no distribution (one bin: its softmax is 1 and the KL always 0): the sides
+            d = (s["boxes"] - t["boxes"].detach()).abs().mean(1)  # (B, A)
+            return _weighted(d, teacher_weights(t["scores"]))
         T = temperature
         ls = F.log_softmax(_dist(s["boxes"], self.reg_max) / T, 2)
         lt = F.log_softmax(_dist(t["boxes"].detach(), self.reg_max) / T, 2)
@@ -128,18 +144,16 @@ class LocalizationKL(HeadLoss):
 
 @register_loss("box", "head")
 class BoxIoU(HeadLoss):
-    def _ltrb(self, boxes):
-        proj = torch.arange(self.reg_max, dtype=boxes.dtype, device=boxes.device).view(1, 1, -1, 1)
-        return (_dist(boxes, self.reg_max).softmax(2) * proj).sum(2)  # (B, 4, A) distances in stride units
-
     def forward(self, s, t, temperature):
-        a, b = self._ltrb(s["boxes"]), self._ltrb(t["boxes"].detach())
+        # a negative side (possible without DFL) is an empty box side, as the head's own decode would draw it
+        a = _sides(s["boxes"], self.reg_max).clamp_min(0)
+        b = _sides(t["boxes"].detach(), self.reg_max).clamp_min(0)
         iw = torch.minimum(a[:, 0], b[:, 0]) + torch.minimum(a[:, 2], b[:, 2])
         ih = torch.minimum(a[:, 1], b[:, 1]) + torch.minimum(a[:, 3], b[:, 3])
         inter = iw.clamp_min(0) * ih.clamp_min(0)
         area_a = (a[:, 0] + a[:, 2]) * (a[:, 1] + a[:, 3])
         area_b = (b[:, 0] + b[:, 2]) * (b[:, 1] + b[:, 3])
-        iou = inter / (area_a + area_b - inter).clamp_min(1e-6)
+        iou = (inter + 1e-6) / (area_a + area_b - inter + 1e-6)  # two equal empty boxes: IoU 1
         return _weighted(1 - iou, teacher_weights(t["scores"]))
 
 
