@@ -306,3 +306,11 @@ done
 # budget, seed 0, beside f-sens's three seeds in the same folder (~52 min on the Zen 4 VM); seeds 1-2 only if it leads
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span3 --seeds 0 \
     --row "span3=criterion=sens,span=3,teacher=none" --precision bf16 --no-bench
+# (2026-12-07, session 51) YOLO26n's input + the same 100 epochs read 0.5142 (+1.03): the 50% cut's 3-seed mean
+# (0.4941) is 2.01 below it, the bar is -1.0. Distillation had never given a YOLO26 student a box signal ('ld' and
+# 'box' were constant on its DFL-free head until b71f0a0): self-distillation from the converged input
+# (cls_kl + ld + cwd) on the same cut, 100 epochs bf16, seed 0 (~90 min on the Zen 4 VM, resumable)
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 100 --round-to 4 --methods b-sens --seeds 0 --precision bf16 --no-bench \
+    --row "b-sens=criterion=sens,teacher=input" \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
