@@ -132,6 +132,26 @@ def test_distill_run_saves_student_only_checkpoint(data, tmp_path):
     y.val(data=str(data), imgsz=TINY_IMGSZ, batch=8, plots=False, verbose=False)
 
 
+def test_distill_run_on_yolo26_end_to_end_head(data, tmp_path):
+    """YOLO26 (no DFL, one-to-one and one-to-many heads, E2E loss) distils through Ultralytics' trainer: the box
+    term is non-zero in the logged losses, and the result is the student alone with both heads."""
+    import csv
+
+    from ultralytics import YOLO
+
+    student = _saved("yolo26n.yaml", tmp_path / "student.pt")
+    teacher = _saved("yolo26s.yaml", tmp_path / "teacher.pt")
+    cfg = DistillConfig(losses=(("ld", 1.0),), warmup_epochs=0)
+    train = FinetuneConfig(epochs=1, imgsz=TINY_IMGSZ, batch=16, workers=0, fraction=0.5)
+    best = distill(student, teacher, data, cfg, train, tmp_path / "run")
+    assert student_only(best)
+    row = next(csv.DictReader((tmp_path / "run" / "results.csv").open()))
+    dis = [float(v) for k, v in row.items() if "dis_loss" in k and k.strip().startswith("train")]
+    assert dis and dis[0] > 0, f"ld alone logged {dis} on a YOLO26 student: no box signal"
+    head = YOLO(str(best)).model.model[-1]
+    assert head.reg_max == 1 and getattr(head, "one2one_cv2", None) is not None
+
+
 def test_bad_pairs_one_line(data, tmp_path, default_model):
     student = _saved("yolov8n.yaml", tmp_path / "student.pt")
     other = _saved("yolov8n.yaml", tmp_path / "five.pt", nc=5)
