@@ -314,3 +314,12 @@ done
     --level 0.5 --epochs 100 --round-to 4 --methods b-sens --seeds 0 --precision bf16 --no-bench \
     --row "b-sens=criterion=sens,teacher=input" \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
+# (2026-12-07, session 51) a wider span (3) lost 1.27 on YOLOv8n at seed 0 (it cuts the parameter-heavy P5 blocks
+# harder): screen the milder side, span 1.5, seed 0, 100 epochs bf16, on YOLOv8n (issue 20's 0.09) and YOLO26n
+# (issue 22's 1.01; its 60-epoch note named a milder allocation as untried); ~58 and ~60 min on the Zen 4 VM
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span15 --seeds 0 \
+    --row "span15=criterion=sens,span=1.5,teacher=none" --precision bf16 --no-bench
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 100 --round-to 4 --methods span15 --seeds 0 --precision bf16 --no-bench \
+    --row "span15=criterion=sens,span=1.5,teacher=none" \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
