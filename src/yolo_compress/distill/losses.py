@@ -145,7 +145,7 @@ class LocalizationKL(HeadLoss):
 @register_loss("box", "head")
 class BoxIoU(HeadLoss):
     def forward(self, s, t, temperature):
-        # a negative side (possible without DFL) is an empty box side, as the head's own decode would draw it
+        # a negative side (possible without DFL, where the decode would draw an inverted box) counts as 0
         a = _sides(s["boxes"], self.reg_max).clamp_min(0)
         b = _sides(t["boxes"].detach(), self.reg_max).clamp_min(0)
         iw = torch.minimum(a[:, 0], b[:, 0]) + torch.minimum(a[:, 2], b[:, 2])
