@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
+from yolo_compress.data import load_data, preprocess, read_image
 from yolo_compress.distill.losses import LOSSES, list_losses
 from yolo_compress.models import load_model
 
-DATA = Path(__file__).resolve().parents[2] / "shared/datasets/garbage-320"
+DATA = Path(__file__).resolve().parents[2] / "shared/datasets/garbage-320/data.yaml"
 
 
 def head(model, x):
@@ -36,20 +35,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--teacher", type=Path, required=True)
     ap.add_argument("--student", type=Path, action="append", required=True)
-    ap.add_argument("--images", type=Path, default=DATA / "images/val", help="a folder of images at the model's size")
-    ap.add_argument("--n", type=int, default=8, help="how many images (sorted by name)")
+    ap.add_argument("--data", type=Path, default=DATA, help="data.yaml; its val split is read")
+    ap.add_argument("--n", type=int, default=8, help="how many val images (sorted by name)")
+    ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--temperature", type=float, default=2.0)
     a = ap.parse_args()
-    files = sorted(p for p in a.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[: a.n]
-    if not files:
-        raise SystemExit(f"kd_head_terms: no images in '{a.images}'")
-    x = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"))).permute(2, 0, 1).float() / 255
-                     for f in files])
+    files = load_data(a.data).images("val", limit=a.n)
+    x = torch.from_numpy(preprocess([read_image(f) for f in files], a.imgsz)[0])
     teacher = load_model(a.teacher).model.float().eval()
     reg_max = teacher.model[-1].reg_max
     t = head(teacher, x)
     names = list_losses("head")
-    print(f"teacher {a.teacher} (reg_max {reg_max}), {len(files)} images of {a.images}, T {a.temperature}\n")
+    print(f"teacher {a.teacher} (reg_max {reg_max}), {len(files)} val images of {a.data} at {a.imgsz}, "
+          f"T {a.temperature}\n")
     print("| student | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for s_path in a.student:
