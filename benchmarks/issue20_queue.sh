@@ -317,9 +317,20 @@ done
 # (2026-12-07, session 51) a wider span (3) lost 1.27 on YOLOv8n at seed 0 (it cuts the parameter-heavy P5 blocks
 # harder): screen the milder side, span 1.5, seed 0, 100 epochs bf16, on YOLOv8n (issue 20's 0.09) and YOLO26n
 # (issue 22's 1.01; its 60-epoch note named a milder allocation as untried); ~58 and ~60 min on the Zen 4 VM
-"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span15 --seeds 0 \
-    --row "span15=criterion=sens,span=1.5,teacher=none" --precision bf16 --no-bench
+# (2026-12-07, session 52) YOLO26n's screen first: its gap (2.01 vs the input trained as long) is the one a single
+# seed can read; YOLOv8n's is 0.09, inside its seeds' 0.5-point spread
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 100 --round-to 4 --methods span15 --seeds 0 --precision bf16 --no-bench \
     --row "span15=criterion=sens,span=1.5,teacher=none" \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
+# (2026-12-07, session 52) b-sens seed 0 read 0.4997 (our evaluator): -1.44 against the input + the same 100 epochs,
+# the best YOLO26n row but within the plain seeds' 0.85-point spread of them; the gap to the bar is under a point,
+# so issue 22 asks 3 seeds: seeds 1-2 (~85 min each on the Zen 4 VM, resumable)
+for s in 1 2; do
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 100 --round-to 4 --methods b-sens --seeds $s --precision bf16 --no-bench \
+    --row "b-sens=criterion=sens,teacher=input" \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
+done
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span15 --seeds 0 \
+    --row "span15=criterion=sens,span=1.5,teacher=none" --precision bf16 --no-bench
