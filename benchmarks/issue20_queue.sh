@@ -332,5 +332,12 @@ for s in 1 2; do
     --row "b-sens=criterion=sens,teacher=input" \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
 done
+# (2026-12-07, session 52) the bar is read against the input + the same 100 epochs, one seed (0.5142): YOLOv8n's
+# input + 100 spread 0.70 point over three seeds, so its seeds 1-2 too (~75 min each here), for 3 seeds each side
+for s in 1 2; do
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 100 --round-to 4 --methods base --seeds $s --precision bf16 --no-bench \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
+done
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span15 --seeds 0 \
     --row "span15=criterion=sens,span=1.5,teacher=none" --precision bf16 --no-bench
