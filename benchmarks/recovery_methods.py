@@ -22,7 +22,8 @@ Rows (``--methods``, comma-separated; each is a ``yolo-compress`` option a user 
            N/E``: one schedule, the pruned network trained inside the full one) and cuts at the end
            cap=R caps every block's channel ratio of the cut at R (``PruneConfig.max_layer_ratio``; the sensitivity
            allocation then cuts the costlier blocks harder to meet the level), e.g. "criterion=sens,cap=0.4,teacher=none";
-           span=S sets the sensitivity allocation's span (``PruneConfig.sensitivity_span``, default 2)
+           span=S sets the sensitivity allocation's span (``PruneConfig.sensitivity_span``, default 2); kd_branches=both also
+           distils the one-to-one branch of an end-to-end head (YOLO26, YOLOv10: ``DistillConfig.head_branches``)
            cut=none trains the unpruned input with the row's settings (e.g. "cut=none,teacher=none,ema_epochs=5": the
            input trained as long with the same recipe, the fair baseline of a row that changes the recipe)
 
@@ -70,12 +71,12 @@ def _pruned(model: Path, level: float, imgsz: int, out: Path, data: Path, round_
     return dest
 
 
-def _distilled(student: Path, teacher: Path, data: Path, ft, run: Path) -> Path:
+def _distilled(student: Path, teacher: Path, data: Path, ft, run: Path, **kd) -> Path:
     from _common import kept_run
     from yolo_compress.config import DistillConfig
     from yolo_compress.distill.distill import distill
 
-    return kept_run(run, ft.epochs, lambda run, resume: distill(student, teacher, data, DistillConfig(), ft, run,
+    return kept_run(run, ft.epochs, lambda run, resume: distill(student, teacher, data, DistillConfig(**kd), ft, run,
                                                                 resume=resume))
 
 
@@ -188,6 +189,7 @@ def train_row(row: str, seed: int, a) -> Path:
             p = _pruned(a.model, a.level, a.imgsz, a.out, a.data, a.round_to, **(CRITERIA[crit] if crit else {}),
                         **cut_kw)
         who = opts.pop("teacher", "input")
+        kd = {"head_branches": opts.pop("kd_branches")} if "kd_branches" in opts else {}  # both: end-to-end heads' one-to-one too
         teacher = {"big": a.teacher, "input": a.model, "none": None}[who]
         over = {k: (int(v) if k == "bn_freeze_epochs" else v if k in ("optimizer", "precision") else float(v))
                 for k, v in opts.items()}
@@ -196,7 +198,7 @@ def train_row(row: str, seed: int, a) -> Path:
             return trained(p, a.data, cfg, run)  # plain fine-tune with other settings
         if teacher is None:
             sys.exit(f"recovery_methods: row {row}: teacher=big needs --teacher (the larger model)")
-        return _distilled(p, teacher, a.data, cfg, run)
+        return _distilled(p, teacher, a.data, cfg, run, **kd)
     sys.exit(f"recovery_methods: unknown row {row!r}")
 
 

@@ -70,6 +70,31 @@ def test_head_losses_on_a_head_without_dfl(name):
     _check_loss(name, "yolo26n.yaml")
 
 
+@pytest.mark.parametrize("branches", ["one2many", "both"])
+def test_end_to_end_head_distils_its_one_to_one_branch_when_asked(branches):
+    """YOLO26 (and YOLOv10) train a one-to-one copy of the head on detached features: the branch an --nms-free
+    export runs. The head losses reach it with ``head_branches='both'`` and cannot with ``one2many``, which still
+    distils the one-to-many branch; the KD term alone is back-propagated."""
+    student = _student(yaml="yolo26n.yaml")
+    kd = KDModel(copy.deepcopy(student), student,
+                 DistillConfig(losses=(("cls_kl", 1.0), ("ld", 1.0)), warmup_epochs=0, head_branches=branches))
+    with torch.no_grad():
+        for p in kd.student_model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    kd.train()
+    loss, _ = kd.loss(_batch())
+    loss[-1].backward()  # the KD term: the regular E2E loss trains both branches anyway
+
+    def grad(modules) -> float:
+        return sum(float(p.grad.abs().sum()) for m in modules for p in m.parameters() if p.grad is not None)
+
+    head = kd.student_model.model[-1]
+    assert grad([head.cv2, head.cv3]) > 0
+    assert (grad([head.one2one_cv2, head.one2one_cv3]) > 0) == (branches == "both")
+    with pytest.raises(ConfigError, match="kd-branches"):
+        DistillConfig(head_branches="one2one")
+
+
 def _check_loss(name: str, yaml: str):
     student = _student(yaml=yaml)
     kd = KDModel(copy.deepcopy(student), student, DistillConfig(losses=((name, 1.0),), warmup_epochs=0))
@@ -141,7 +166,7 @@ def test_distill_run_on_yolo26_end_to_end_head(data, tmp_path):
 
     student = _saved("yolo26n.yaml", tmp_path / "student.pt")
     teacher = _saved("yolo26s.yaml", tmp_path / "teacher.pt")
-    cfg = DistillConfig(losses=(("ld", 1.0),), warmup_epochs=0)
+    cfg = DistillConfig(losses=(("ld", 1.0),), warmup_epochs=0, head_branches="both")
     train = FinetuneConfig(epochs=1, imgsz=TINY_IMGSZ, batch=16, workers=0, fraction=0.5)
     best = distill(student, teacher, data, cfg, train, tmp_path / "run")
     assert student_only(best)

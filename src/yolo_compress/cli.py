@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature-end", type=float, help="anneal the head temperature to this value")
     p.add_argument("--schedule", default="constant", help="constant | progressive (features -> +head -> labels)")
     p.add_argument("--kd-warmup", type=float, default=1.0, help="epochs of linear ramp-up of the KD weight")
+    p.add_argument("--kd-branches", default="one2many", choices=("one2many", "both"),
+                   help="end-to-end heads (YOLOv10, YOLO26): distil the one-to-many branch (exported with NMS) or both "
+                        "(also the one-to-one branch an --nms-free export runs)")
     _add_training(p)
     p.add_argument("--out", default="runs/distill", help="run folder (Ultralytics' weights/best.pt inside)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
@@ -429,7 +432,7 @@ def _run(args, console) -> int:
         from .train import FinetuneConfig
 
         cfg = api.DistillConfig(losses=_losses(args.loss), temperature=args.temperature, temperature_end=args.temperature_end,
-                                schedule=args.schedule, warmup_epochs=args.kd_warmup)
+                                schedule=args.schedule, warmup_epochs=args.kd_warmup, head_branches=args.kd_branches)
         train = FinetuneConfig(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
                                workers=args.workers, precision=args.precision, seed=args.seed,
                                **_recipe(args, args.student, console))

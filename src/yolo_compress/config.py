@@ -386,7 +386,14 @@ class DistillConfig(_Config):
 
     Default losses: ``cls_kl`` 1, ``ld`` 1, ``cwd`` 10. CWD's published detection configs weight it 5-10
     (at 1 it is about a tenth of the total loss); on the self-distillation benchmark (BENCHMARKS.md 6a,
-    seed 0) ``cwd`` 10 beat ``cwd`` 1 by 0.4 point and beat plain fine-tuning at all three seeds."""
+    seed 0) ``cwd`` 10 beat ``cwd`` 1 by 0.4 point and beat plain fine-tuning at all three seeds.
+
+    ``head_branches`` matters only for end-to-end heads (YOLOv10, YOLO26), which train two copies of the head: the
+    one-to-many branch (exported with NMS, our default export) and the one-to-one branch (``--nms-free``), which sees
+    detached features. ``one2many`` distils the first only, so an NMS-free export gets no head signal; ``both`` adds
+    the head losses of the one-to-one branch (against the teacher's one-to-one branch, or its only head)."""
+
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("head_branches",)
 
     losses: tuple[tuple[str, float], ...] = (("cls_kl", 1.0), ("ld", 1.0), ("cwd", 10.0))
     temperature: float = 2.0
@@ -395,6 +402,7 @@ class DistillConfig(_Config):
     schedule: str = "constant"
     stages: tuple[float, float] = (2 / 7, 6 / 7)  # the seeds' 20 / 40 / 10 epochs
     warmup_epochs: float = 1.0
+    head_branches: str = "one2many"
 
     def __post_init__(self):
         # loss names are checked against the registry by distill/losses.py::check_losses (in distill() and the
@@ -416,3 +424,5 @@ class DistillConfig(_Config):
             raise ConfigError(f"stages {self.stages} must be two fractions 0 <= a <= b <= 1")
         if self.warmup_epochs < 0:
             raise ConfigError("--kd-warmup must be >= 0")
+        if self.head_branches not in ("one2many", "both"):
+            raise ConfigError(f"--kd-branches '{self.head_branches}' is unknown; choose one2many or both")

@@ -69,14 +69,22 @@ class KDModel(DistillationModel):
         preds = self.student_model(batch["img"])
         regular, items = self.student_model.loss(batch, preds)
         n = len(self.feats_idx) - 1
-        s_head = self.decouple_outputs(self._student_feats[n], branch="one2many")
-        t_head = self.decouple_outputs(self._teacher_feats[n], branch="one2many")
+        s_out, t_out = self._student_feats[n], self._teacher_feats[n]
+        s_head = self.decouple_outputs(s_out, branch="one2many")
+        t_head = self.decouple_outputs(t_out, branch="one2many")
         s_feats = [self._student_feats[i] for i in range(n)]
         t_feats = [self._teacher_feats[i] for i in range(n)]
-        head_w, feat_w, _ = self.factors()
+        head_w, feat_w, T = self.factors()
         kd = torch.zeros(1, device=batch["img"].device)
         if head_w or feat_w:
-            for name, v in self.kd_terms(s_head, t_head, s_feats, t_feats).items():
+            terms = self.kd_terms(s_head, t_head, s_feats, t_feats)
+            if self.kd["head_branches"] == "both" and isinstance(s_out, dict) and "one2one" in s_out:
+                # the one-to-one branch of an end-to-end head (detached features: only its own convs learn from it)
+                t_o2o = self.decouple_outputs(t_out, branch="one2one")
+                for name, loss in self.kd_losses.items():
+                    if LOSSES[name].kind == "head":
+                        terms[name] = terms[name] + loss(s_out["one2one"], t_o2o, T)
+            for name, v in terms.items():
                 w = head_w if LOSSES[name].kind == "head" else feat_w
                 kd = kd + self.kd_weights[name] * w * v
         items["dis_loss"] = kd.detach()  # the name Ultralytics uses (its val loss reports it too)
