@@ -339,5 +339,12 @@ for s in 1 2; do
     --level 0.5 --epochs 100 --round-to 4 --methods base --seeds $s --precision bf16 --no-bench \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
 done
+# (2026-12-07, session 52) the head losses had only ever taught the one-to-many branch of YOLO26's end-to-end head;
+# the one-to-one branch (the NMS-free export) trains on detached features, so it got no head signal. kd_branches=both
+# (DistillConfig.head_branches) teaches it too: seed 0, then bench with --nms-free beside b-sens
+"$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
+    --level 0.5 --epochs 100 --round-to 4 --methods b-both --seeds 0 --precision bf16 --no-bench \
+    --row "b-both=criterion=sens,teacher=input,kd_branches=both" \
+    --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
 "$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 100 --methods span15 --seeds 0 \
     --row "span15=criterion=sens,span=1.5,teacher=none" --precision bf16 --no-bench
