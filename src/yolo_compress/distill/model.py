@@ -48,16 +48,17 @@ class KDModel(DistillationModel):
 
     def kd_terms(self, s_head: dict, t_head: dict, s_feats: list, t_feats: list) -> dict[str, torch.Tensor]:
         """Unweighted value of every configured loss (tests call this directly)."""
-        k = self.kd
         _, _, T = self.factors()
-        out = {}
+        out = self.head_terms(s_head, t_head, T)
         adapted = [a(f) for a, f in zip(self.adapters, s_feats)] if self.adapters is not None else None
         for name, loss in self.kd_losses.items():
-            if LOSSES[name].kind == "head":
-                out[name] = loss(s_head, t_head, T)
-            else:
-                out[name] = loss(adapted, t_feats, k["feature_temperature"])
+            if LOSSES[name].kind != "head":
+                out[name] = loss(adapted, t_feats, self.kd["feature_temperature"])
         return out
+
+    def head_terms(self, s_head: dict, t_head: dict, T: float) -> dict[str, torch.Tensor]:
+        """Unweighted value of every configured head loss on one branch of the head."""
+        return {n: loss(s_head, t_head, T) for n, loss in self.kd_losses.items() if LOSSES[n].kind == "head"}
 
     def loss(self, batch, preds=None):
         if not self.training:  # validation loss during training: the student's own
@@ -80,10 +81,8 @@ class KDModel(DistillationModel):
             terms = self.kd_terms(s_head, t_head, s_feats, t_feats)
             if self.kd["head_branches"] == "both" and isinstance(s_out, dict) and "one2one" in s_out:
                 # the one-to-one branch of an end-to-end head (detached features: only its own convs learn from it)
-                t_o2o = self.decouple_outputs(t_out, branch="one2one")
-                for name, loss in self.kd_losses.items():
-                    if LOSSES[name].kind == "head":
-                        terms[name] = terms[name] + loss(s_out["one2one"], t_o2o, T)
+                for name, v in self.head_terms(s_out["one2one"], self.decouple_outputs(t_out, "one2one"), T).items():
+                    terms[name] = terms[name] + v
             for name, v in terms.items():
                 w = head_w if LOSSES[name].kind == "head" else feat_w
                 kd = kd + self.kd_weights[name] * w * v
