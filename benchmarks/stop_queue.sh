@@ -23,7 +23,9 @@ t0=$SECONDS
 while :; do
     if [ -n "$after" ]; then
         if [ -e "$after" ]; then sleep 3; echo "stop_queue: $after written; stopping the queue"; break; fi
-        pgrep -f "bash benchmarks/issue20_queue.sh" > /dev/null || { echo "stop_queue: the queue ended before $after"; break; }
+        # ended without FILE: it finished, or another stop_queue stopped it (and snapshots it): kill nothing here, a
+        # process started since (a bench) is not the queue's
+        pgrep -f "bash benchmarks/issue20_queue.sh" > /dev/null || { echo "stop_queue: the queue ended before $after"; exit 0; }
     else
         new=$(find benchmarks runs -name last.pt -newer "$mark" 2>/dev/null | head -1)
         if [ -n "$new" ]; then
