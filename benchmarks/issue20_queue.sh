@@ -334,6 +334,9 @@ for s in 1 2; do
 done
 # (2026-12-07, session 52) the bar is read against the input + the same 100 epochs, one seed (0.5142): YOLOv8n's
 # input + 100 spread 0.70 point over three seeds, so its seeds 1-2 too (~75 min each here), for 3 seeds each side
+# (2026-12-07, session 53) they can still move the verdict: b-sens's seeds 0-1 read 0.4997 / 0.4937 (mean 0.4967),
+# so the bar holds if the input + 100 averages <= 0.5067, i.e. its seeds 1-2 near 0.503, the converged input's
+# own level; they run before b-both, which measures only the NMS-free branch
 for s in 1 2; do
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
     --level 0.5 --epochs 100 --round-to 4 --methods base --seeds $s --precision bf16 --no-bench \
