@@ -337,9 +337,12 @@ done
 # (2026-12-07, session 53) they can still move the verdict: b-sens's seeds 0-1 read 0.4997 / 0.4937 (mean 0.4967),
 # so the bar holds if the input + 100 averages <= 0.5067, i.e. its seeds 1-2 near 0.503, the converged input's
 # own level; they run before b-both, which measures only the NMS-free branch
+# (session 53) written `--methods base --seeds $s` until then, this loop trained nothing: a base row takes
+# --base-seeds (default 0), so seed 1 and 2 were skipped without a word and the queue went on to b-both;
+# recovery_methods.py now refuses a method that gets no seed
 for s in 1 2; do
 "$PY" benchmarks/recovery_methods.py --model benchmarks/zoo/yolo26n-garbage320-200ep-extra20/seed0/final.pt \
-    --level 0.5 --epochs 100 --round-to 4 --methods base --seeds $s --precision bf16 --no-bench \
+    --level 0.5 --epochs 100 --round-to 4 --methods base@$s --precision bf16 --no-bench \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
 done
 # (2026-12-07, session 52) the head losses had only ever taught the one-to-many branch of YOLO26's end-to-end head;

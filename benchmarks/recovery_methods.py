@@ -268,7 +268,12 @@ def main() -> None:
     base_seeds = [int(s) for s in a.base_seeds.split(",")]
     own = {m.split("@")[0]: [int(x) for x in m.split("@")[1].split("+")] for m in methods if "@" in m}
     methods = [m.split("@")[0] for m in methods]
-    for s in sorted({*seeds, *(x for v in own.values() for x in v)}):
+    ran = {*seeds, *(x for v in own.values() for x in v)}  # the seeds the loop below visits
+    for m in methods:  # a row none of whose seeds is visited would be skipped without a word
+        if not ran & set(own.get(m, base_seeds if m == "base" else seeds)):
+            sys.exit(f"recovery_methods: row '{m}' runs no seed here (a base row takes --base-seeds "
+                     f"{a.base_seeds}, not --seeds {a.seeds}); name its seeds, e.g. {m}@{a.seeds.replace(',', '+')}")
+    for s in sorted(ran):
         for m in methods:
             if s not in own.get(m, base_seeds if m == "base" else seeds):
                 continue
