@@ -345,6 +345,14 @@ for s in 1 2; do
     --level 0.5 --epochs 100 --round-to 4 --methods base@$s --precision bf16 --no-bench \
     --out benchmarks/results/recovery-yolo26n-converged-0.50-100ep-bf16
 done
+# (2026-12-07, session 54) issue 20's open point, YOLOv8n at 50% with 60 epochs, is 0.09 short (f-sens 0.5108 vs the
+# input + 60's 0.5167). Self-distillation from the input was only ever tried there at 20 epochs on the uniform cut
+# (-0.10, BENCHMARKS 6-now); on YOLO26n's sensitivity cut at 100 epochs it added 0.33 at each seed's pair (3 seeds).
+# Screen it on YOLOv8n's f-sens cut (the same pruned file, fp32 as the f-sens rows), seed 0; its pair: f-sens s0 0.5105
+# (session 54: trained 23:13-00:19 UTC ahead of the base seed 2 above, to finish inside the session: 0.5083, -0.22 at
+# its pair, -0.84 vs the input + 60; not a lever here, seeds 1-2 not queued; BENCHMARKS 10)
+"$PY" benchmarks/recovery_methods.py --model "$RUN.pt" --level 0.5 --epochs 60 --methods b-sens --seeds 0 \
+    --row "b-sens=criterion=sens,teacher=input" --no-bench --out "$S60"
 # (2026-12-07, session 52) the head losses had only ever taught the one-to-many branch of YOLO26's end-to-end head;
 # the one-to-one branch (the NMS-free export) trains on detached features, so it got no head signal. kd_branches=both
 # (DistillConfig.head_branches) teaches it too: seed 0, then bench with --nms-free beside b-sens
