@@ -260,22 +260,23 @@ def main() -> None:
     rt = "" if a.round_to == 8 else f"-rt{a.round_to}"
     pr = "" if a.precision == "fp32" else f"-{a.precision}"
     a.out = a.out or REPO / f"benchmarks/results/recovery-{a.model.stem}-{a.level:.2f}-{a.epochs}ep{rt}{pr}"
-    a.out.mkdir(parents=True, exist_ok=True)
     if a.base_out and not a.base_out.is_dir():
         sys.exit(f"recovery_methods: --base-out '{a.base_out}' is not a folder")
     methods, seeds = [m for m in a.methods.split(",") if m], [int(s) for s in a.seeds.split(",")]
-    rows = [(a.model, "input", "input")]
     base_seeds = [int(s) for s in a.base_seeds.split(",")]
     own = {m.split("@")[0]: [int(x) for x in m.split("@")[1].split("+")] for m in methods if "@" in m}
     methods = [m.split("@")[0] for m in methods]
+    row_seeds = {m: own.get(m, base_seeds if m == "base" else seeds) for m in methods}
     ran = {*seeds, *(x for v in own.values() for x in v)}  # the seeds the loop below visits
     for m in methods:  # a row none of whose seeds is visited would be skipped without a word
-        if not ran & set(own.get(m, base_seeds if m == "base" else seeds)):
+        if not ran & set(row_seeds[m]):
             sys.exit(f"recovery_methods: row '{m}' runs no seed here (a base row takes --base-seeds "
                      f"{a.base_seeds}, not --seeds {a.seeds}); name its seeds, e.g. {m}@{a.seeds.replace(',', '+')}")
+    a.out.mkdir(parents=True, exist_ok=True)
+    rows = [(a.model, "input", "input")]
     for s in sorted(ran):
         for m in methods:
-            if s not in own.get(m, base_seeds if m == "base" else seeds):
+            if s not in row_seeds[m]:
                 continue
             print(f"== row {m} seed {s}", flush=True)
             rows.append((train_row(m, s, a), f"{m} s{s}", m))
