@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Issue 20's pending CPU work, in order; every step is resumable, so a session re-runs this in the background:
-#   nohup nice -n 5 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
+#   nohup nice -n 19 bash benchmarks/issue20_queue.sh > issue20-queue.log 2>&1 &
+# (nice 19, not 5: beside the queue at nice 5 a fresh-clone `make test` took 711 s, over its 10-minute aim; at
+# nice 19, 555 s; BENCHMARKS 12)
 # and before it ends snapshots the zoo run in progress (zoo.py ... --snapshot) and commits what came out.
 # Stop it between epochs with `bash benchmarks/stop_queue.sh` (waits for the next last.pt, so no epoch is redone),
 # which then snapshots every unfinished row to <run>/resume-last.pt (benchmarks/snapshot_runs.py): commit those, a
